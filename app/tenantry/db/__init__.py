@@ -1,0 +1,1 @@
+"""Database backend: django-tenants' backend, made safe behind a transaction-pooling PgBouncer."""

@@ -1,0 +1,32 @@
+"""Tenants and their domains, in the public schema (django-tenants' Client/Domain pattern)."""
+from django.db import models
+from django_tenants.models import DomainMixin, TenantMixin
+
+
+class Tenant(TenantMixin):
+    class State(models.TextChoices):
+        PROVISIONING = "provisioning"
+        ACTIVE = "active"
+        SUSPENDED = "suspended"
+        RETAINED = "retained"  # the Tenant resource is gone; the schema was kept by deletionPolicy
+
+    # The Kubernetes object this row belongs to ("<namespace>/<name>"): how the operator finds it.
+    resource = models.CharField(max_length=300, unique=True)
+    display_name = models.CharField(max_length=200)
+    plan = models.CharField(max_length=50, default="free")
+    state = models.CharField(max_length=20, choices=State.choices, default=State.PROVISIONING)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    # Schemas are created and dropped explicitly by the provisioning service, never as a side
+    # effect of save() or delete().
+    auto_create_schema = False
+    auto_drop_schema = False
+
+    def __str__(self) -> str:
+        return f"{self.display_name} ({self.schema_name})"
+
+
+class Domain(DomainMixin):
+    def __str__(self) -> str:
+        return self.domain

@@ -1,0 +1,117 @@
+"""Writes on tenants: the provisioning service that the operator (and later the admin) calls.
+
+Every function here is idempotent and safe to re-run after a crash at any line: rows are matched by
+the owning Kubernetes resource, the schema is created with IF NOT EXISTS, and migrations resume
+where they stopped.
+"""
+from dataclasses import dataclass
+
+from django.core.management import call_command
+from django.db import connection, transaction
+
+from tenantry.tenancy import naming
+from tenantry.tenancy.models import Domain, Tenant
+from tenantry.tenancy.selectors import host_cache, host_cache_key
+
+
+class ProvisioningConflict(Exception):
+    """The spec asks for something another tenant owns; nothing was changed."""
+
+
+@dataclass(frozen=True)
+class TenantSpec:
+    resource: str  # "<namespace>/<name>" of the Tenant object
+    schema: str
+    display_name: str
+    domains: tuple[str, ...]
+    plan: str = "free"
+    suspended: bool = False
+
+    def validated(self) -> "TenantSpec":
+        naming.validate_schema(self.schema)
+        if not self.domains:
+            raise naming.InvalidName("a tenant needs at least one domain")
+        for domain in self.domains:
+            naming.validate_domain(domain)
+        if len(set(self.domains)) != len(self.domains):
+            raise naming.InvalidName(f"domains are listed twice: {sorted(self.domains)}")
+        return self
+
+
+def provision_tenant(spec: TenantSpec) -> Tenant:
+    """Make the public rows and the schema match `spec`; return the tenant, active or suspended."""
+    spec = spec.validated()
+    tenant = _claim_rows(spec)
+    ensure_schema(tenant.schema_name)
+    tenant.state = Tenant.State.SUSPENDED if spec.suspended else Tenant.State.ACTIVE
+    tenant.save(update_fields=["state", "updated_at"])
+    invalidate_hosts(spec.domains)
+    return tenant
+
+
+@transaction.atomic
+def _claim_rows(spec: TenantSpec) -> Tenant:
+    tenant = Tenant.objects.select_for_update().filter(resource=spec.resource).first()
+    if tenant is None:
+        other = Tenant.objects.filter(schema_name=spec.schema).first()
+        if other is not None:
+            raise ProvisioningConflict(f"schema {spec.schema!r} already belongs to tenant {other.resource}")
+        tenant = Tenant(resource=spec.resource, schema_name=spec.schema)
+    elif tenant.schema_name != spec.schema:
+        raise ProvisioningConflict(f"schema is immutable: this tenant uses {tenant.schema_name!r}, "
+                                   f"the spec asks for {spec.schema!r}")
+    tenant.display_name, tenant.plan = spec.display_name, spec.plan
+    tenant.save()
+
+    taken = (Domain.objects.filter(domain__in=spec.domains).exclude(tenant=tenant)
+             .select_related("tenant").first())
+    if taken is not None:
+        raise ProvisioningConflict(f"domain {taken.domain!r} already belongs to tenant {taken.tenant.resource}")
+    stale = list(tenant.domains.exclude(domain__in=spec.domains).values_list("domain", flat=True))
+    tenant.domains.filter(domain__in=stale).delete()
+    for position, domain in enumerate(spec.domains):
+        row, _ = Domain.objects.get_or_create(domain=domain, defaults={"tenant": tenant, "is_primary": position == 0})
+        if row.tenant_id != tenant.id:  # claimed by another tenant since the check above
+            raise ProvisioningConflict(f"domain {domain!r} already belongs to another tenant")
+        if row.is_primary != (position == 0):
+            row.is_primary = position == 0
+            row.save(update_fields=["is_primary"])
+    invalidate_hosts(stale)
+    return tenant
+
+
+def ensure_schema(schema: str) -> None:
+    """Create the schema if missing and apply pending tenant migrations (a no-op when current)."""
+    naming.validate_schema(schema)
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE SCHEMA IF NOT EXISTS {connection.ops.quote_name(schema)}")
+    call_command("migrate_schemas", schema_name=schema, tenant=True, interactive=False, verbosity=0)
+    connection.set_schema_to_public()
+
+
+def schema_exists(schema: str) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM information_schema.schemata WHERE schema_name = %s", [schema])
+        return cursor.fetchone() is not None
+
+
+def release_tenant(resource: str, drop_schema: bool) -> None:
+    """The Tenant resource is gone: stop serving it, then drop or keep its data."""
+    tenant = Tenant.objects.filter(resource=resource).first()
+    if tenant is None:
+        return
+    domains = list(tenant.domains.values_list("domain", flat=True))
+    with transaction.atomic():
+        tenant.domains.all().delete()
+        tenant.state = Tenant.State.RETAINED
+        tenant.save(update_fields=["state", "updated_at"])
+    invalidate_hosts(domains)
+    if drop_schema:
+        naming.validate_schema(tenant.schema_name)
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP SCHEMA IF EXISTS {connection.ops.quote_name(tenant.schema_name)} CASCADE")
+        tenant.delete()
+
+
+def invalidate_hosts(domains) -> None:
+    host_cache().delete_many([host_cache_key(domain) for domain in domains])

@@ -1,0 +1,273 @@
+"""The platform's long-running parts: how each is prepared, started and probed.
+
+Pure descriptions: a Component says nothing about order or lifecycle, `stack` does that. Operator and
+web are built by functions so the test suite can run its own copies against its own database,
+namespace and port, next to the ones `make up` runs.
+"""
+import json
+import os
+import signal
+import ssl
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from . import config, gotools, pki
+from .proc import chown_for_service, port_open, run, service_user
+
+PG_BIN = Path(f"/usr/lib/postgresql/{config.POSTGRES_MAJOR}/bin")
+
+
+@dataclass
+class Component:
+    name: str
+    title: str
+    port: int
+    argv: Callable[[], list[str]]
+    ready: Callable[[], bool]
+    prepare: Callable[[], None] = lambda: None
+    env: dict[str, str] = field(default_factory=dict)
+    user: str | None = None
+    stop_signal: int = signal.SIGTERM
+    start_timeout: float = 90
+    cwd: Path | None = None
+
+
+def http_ok(url: str, ca: Path | None = None, insecure: bool = False) -> bool:
+    context = None
+    if url.startswith("https"):
+        context = ssl.create_default_context(cafile=str(ca) if ca else None)
+        if insecure:
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+    try:
+        with urllib.request.urlopen(url, timeout=2, context=context) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+# --- PostgreSQL ---------------------------------------------------------------------------------
+
+PG_DIR = config.LOCAL / "postgres"
+PG_DATA = PG_DIR / "data"
+PG_SOCKET = PG_DIR / "socket"
+
+
+def _prepare_postgres() -> None:
+    if (PG_DATA / "PG_VERSION").exists():
+        return
+    for path in (PG_DIR, PG_SOCKET):
+        path.mkdir(parents=True, exist_ok=True)
+        chown_for_service(path)
+    run([str(PG_BIN / "initdb"), "-D", str(PG_DATA), "-U", "postgres", "-E", "UTF8", "--no-locale",
+         "--auth-local=trust", "--auth-host=scram-sha-256"], "PostgreSQL initdb", user=service_user())
+
+
+def postgres() -> Component:
+    port = config.PORTS["postgres"]
+    return Component(
+        name="postgres", title="PostgreSQL", port=port, prepare=_prepare_postgres,
+        argv=lambda: [str(PG_BIN / "postgres"), "-D", str(PG_DATA), "-p", str(port),
+                      "-c", f"listen_addresses={config.HOST}", "-c", f"unix_socket_directories={PG_SOCKET}",
+                      "-c", "max_connections=300", "-c", "shared_buffers=256MB",
+                      "-c", "log_min_duration_statement=1000"],
+        ready=lambda: port_open(port), user=service_user(),
+        # SIGTERM is PostgreSQL's "smart" shutdown, which waits for every client; SIGINT is "fast".
+        stop_signal=signal.SIGINT)
+
+
+def psql_admin(sql: str, db: str = "postgres") -> str:
+    """Run SQL as the cluster's superuser over the Unix socket (never exposed on TCP)."""
+    return run(["psql", "-h", str(PG_SOCKET), "-p", str(config.PORTS["postgres"]), "-U", "postgres",
+                "-d", db, "-v", "ON_ERROR_STOP=1", "-qAt", "-c", sql], "PostgreSQL (psql as postgres)",
+               user=service_user())
+
+
+def bootstrap_database() -> None:
+    """The application role and database; CREATEDB lets the test suite make its own databases."""
+    user, password = config.DB_USER, config.DB_PASSWORD
+    psql_admin(f"""DO $$ BEGIN
+        IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{user}') THEN
+            CREATE ROLE {user} LOGIN CREATEDB PASSWORD '{password}';
+        END IF; END $$;""")
+    if not psql_admin(f"SELECT 1 FROM pg_database WHERE datname = '{config.DB_NAME}'").strip():
+        psql_admin(f"CREATE DATABASE {config.DB_NAME} OWNER {user}")
+
+
+# --- PgBouncer ----------------------------------------------------------------------------------
+
+PGB_DIR = config.LOCAL / "pgbouncer"
+
+
+def pgbouncer_ini(listen_port: int, server_port: int, auth_file: Path) -> str:
+    """Transaction pooling, as in production: a server connection belongs to a client only for the
+    length of one transaction, which is exactly what makes session-level `SET search_path` unsafe."""
+    return f"""[databases]
+* = host={config.HOST} port={server_port}
+
+[pgbouncer]
+listen_addr = {config.HOST}
+listen_port = {listen_port}
+unix_socket_dir =
+auth_type = scram-sha-256
+auth_file = {auth_file}
+pool_mode = transaction
+max_client_conn = 2000
+default_pool_size = 20
+reserve_pool_size = 5
+server_reset_query =
+ignore_startup_parameters = extra_float_digits,options
+admin_users = {config.DB_USER}
+stats_users = {config.DB_USER}
+"""
+
+
+def _prepare_pgbouncer() -> None:
+    PGB_DIR.mkdir(parents=True, exist_ok=True)
+    auth = PGB_DIR / "userlist.txt"
+    auth.write_text(f'"{config.DB_USER}" "{config.DB_PASSWORD}"\n')
+    ini = PGB_DIR / "pgbouncer.ini"
+    ini.write_text(pgbouncer_ini(config.PORTS["pgbouncer"], config.PORTS["postgres"], auth))
+    for path in (PGB_DIR, auth, ini):
+        chown_for_service(path)
+    os.chmod(auth, 0o600)
+
+
+def pgbouncer() -> Component:
+    port = config.PORTS["pgbouncer"]
+    return Component(name="pgbouncer", title="PgBouncer", port=port, prepare=_prepare_pgbouncer,
+                     argv=lambda: ["pgbouncer", str(PGB_DIR / "pgbouncer.ini")],
+                     ready=lambda: port_open(port), user=service_user(), stop_signal=signal.SIGINT)
+
+
+# --- Redis --------------------------------------------------------------------------------------
+
+def redis() -> Component:
+    port = config.PORTS["redis"]
+    data = config.LOCAL / "redis"
+    return Component(name="redis", title="Redis", port=port, prepare=lambda: data.mkdir(parents=True, exist_ok=True),
+                     argv=lambda: ["redis-server", "--bind", config.HOST, "--port", str(port), "--dir", str(data),
+                                   "--save", "", "--appendonly", "no", "--daemonize", "no",
+                                   "--maxmemory", "256mb", "--maxmemory-policy", "allkeys-lru"],
+                     ready=lambda: port_open(port))
+
+
+# --- Kubernetes control plane -------------------------------------------------------------------
+
+KUBE_DIR = config.LOCAL / "kube"
+
+
+def etcd() -> Component:
+    port, peer = config.PORTS["etcd"], config.PORTS["etcd-peer"]
+    client_url, peer_url = f"http://{config.HOST}:{port}", f"http://{config.HOST}:{peer}"
+    return Component(
+        name="etcd", title="etcd", port=port,
+        argv=lambda: [str(gotools.cached_binary("etcd", config.ETCD_VERSION)), "--name", "local",
+                      "--data-dir", str(config.LOCAL / "etcd"),
+                      "--listen-client-urls", client_url, "--advertise-client-urls", client_url,
+                      "--listen-peer-urls", peer_url, "--initial-advertise-peer-urls", peer_url,
+                      "--initial-cluster", f"local={peer_url}", "--log-level", "warn",
+                      # A disposable local store: fsync buys nothing here and costs every test.
+                      "--unsafe-no-fsync"],
+        ready=lambda: http_ok(f"{client_url}/health"))
+
+
+def kube_apiserver() -> Component:
+    port = config.PORTS["kube-apiserver"]
+    p = pki.PKI
+    return Component(
+        name="kube-apiserver", title="kube-apiserver", port=port, prepare=pki.ensure,
+        argv=lambda: [str(gotools.cached_binary("kube-apiserver", config.KUBERNETES_VERSION)),
+                      f"--etcd-servers=http://{config.HOST}:{config.PORTS['etcd']}",
+                      f"--bind-address={config.HOST}", f"--advertise-address={config.HOST}",
+                      f"--secure-port={port}", f"--cert-dir={KUBE_DIR}",
+                      f"--tls-cert-file={p / 'apiserver.crt'}", f"--tls-private-key-file={p / 'apiserver.key'}",
+                      f"--client-ca-file={p / 'ca.crt'}", "--authorization-mode=RBAC",
+                      f"--service-account-key-file={p / 'sa.pub'}",
+                      f"--service-account-signing-key-file={p / 'sa.key'}",
+                      "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+                      "--service-cluster-ip-range=10.0.0.0/24", "--allow-privileged=true",
+                      "--profiling=false", "--v=1"],
+        ready=lambda: http_ok(f"https://{config.HOST}:{port}/readyz", ca=p / "ca.crt"))
+
+
+def _prepare_controller_manager() -> None:
+    KUBE_DIR.mkdir(parents=True, exist_ok=True)
+    (KUBE_DIR / "controller-manager.kubeconfig").write_text(pki.kubeconfig("controller-manager", api_server_url()))
+
+
+def kube_controller_manager() -> Component:
+    port = config.PORTS["kube-controller-manager"]
+    kubeconfig = KUBE_DIR / "controller-manager.kubeconfig"
+    return Component(
+        name="kube-controller-manager", title="kube-controller-manager", port=port,
+        prepare=_prepare_controller_manager,
+        argv=lambda: [str(gotools.cached_binary("kube-controller-manager", config.KUBERNETES_VERSION)),
+                      f"--kubeconfig={kubeconfig}", f"--authentication-kubeconfig={kubeconfig}",
+                      f"--authorization-kubeconfig={kubeconfig}",
+                      f"--bind-address={config.HOST}", f"--secure-port={port}", f"--cert-dir={KUBE_DIR}",
+                      # Garbage collection of owned children and namespace deletion are what the
+                      # operator relies on; service accounts are needed by both.
+                      "--controllers=garbage-collector-controller,namespace-controller,"
+                      "serviceaccount-controller,serviceaccount-token-controller",
+                      "--use-service-account-credentials=true",
+                      f"--service-account-private-key-file={pki.PKI / 'sa.key'}",
+                      f"--root-ca-file={pki.PKI / 'ca.crt'}", "--leader-elect=false", "--v=1"],
+        ready=lambda: http_ok(f"https://{config.HOST}:{port}/healthz", insecure=True))
+
+
+def api_server_url() -> str:
+    return f"https://{config.HOST}:{config.PORTS['kube-apiserver']}"
+
+
+# --- Tenantry's own processes ---------------------------------------------------------------------
+
+def venv_bin(command: str) -> str:
+    return str(config.VENV / "bin" / command)
+
+
+def app_env(db_name: str = config.DB_NAME, redis_db: int = 0, pooled: bool = True) -> dict[str, str]:
+    """The environment the Django settings read. Web traffic goes through PgBouncer; the operator
+    provisions and migrates over a direct connection, because DDL and migrations need a session."""
+    return {
+        "DJANGO_SETTINGS_MODULE": "tenantry.settings",
+        "DATABASE_URL": config.database_url("pgbouncer" if pooled else "postgres", db_name),
+        "TENANTRY_DB_POOLED": "1" if pooled else "0",
+        "REDIS_URL": config.redis_url(redis_db),
+        "TENANTRY_BASE_DOMAIN": config.BASE_DOMAIN,
+        "DJANGO_DEBUG": "0",
+        "DJANGO_SECRET_KEY": "local-development-only-" + db_name,
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+def operator(name: str = "operator", port: int = config.PORTS["operator"], namespace: str = config.NAMESPACE,
+             db_name: str = config.DB_NAME, redis_db: int = 0, web_port: int = config.PORTS["web"]) -> Component:
+    env = {**app_env(db_name, redis_db, pooled=False), "KUBECONFIG": str(config.KUBECONFIG),
+           "TENANTRY_PUBLIC_SCHEME": "http", "TENANTRY_PUBLIC_PORT": str(web_port)}
+    return Component(
+        name=name, title=f"the Tenant operator ({name})", port=port, env=env, cwd=config.ROOT,
+        argv=lambda: [venv_bin("kopf"), "run", "--standalone", f"--namespace={namespace}",
+                      f"--liveness=http://{config.HOST}:{port}/healthz", "-m", "tenantry_operator.main"],
+        ready=lambda: http_ok(f"http://{config.HOST}:{port}/healthz"))
+
+
+def web(name: str = "web", port: int = config.PORTS["web"], db_name: str = config.DB_NAME,
+        redis_db: int = 0, workers: int = 2) -> Component:
+    return Component(
+        name=name, title=f"the web app under gunicorn ({name})", port=port, env=app_env(db_name, redis_db),
+        cwd=config.ROOT,
+        argv=lambda: [venv_bin("gunicorn"), "tenantry.wsgi", f"--bind={config.HOST}:{port}",
+                      f"--workers={workers}", "--access-logfile=-", "--graceful-timeout=5"],
+        ready=lambda: http_ok(f"http://{config.HOST}:{port}/healthz"))
+
+
+def infrastructure() -> list[Component]:
+    """What the tests share with `make up`, in start order."""
+    return [postgres(), pgbouncer(), redis(), etcd(), kube_apiserver(), kube_controller_manager()]
+
+
+def describe(components: list[Component]) -> str:
+    return json.dumps({c.name: c.port for c in components})

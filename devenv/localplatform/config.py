@@ -1,0 +1,53 @@
+"""Where the local platform keeps things and which versions it builds.
+
+Everything the platform writes lives under `.local/` in the checkout (git-ignored), except the Go-built
+binaries: they are keyed by version in a cache outside the repository, so a fresh clone on the same
+machine reuses them and `make clean` does not throw away twenty minutes of compiling.
+"""
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+LOCAL = Path(os.environ.get("TENANTRY_LOCAL_DIR", ROOT / ".local"))
+CACHE = Path(os.environ.get("TENANTRY_CACHE_DIR", Path.home() / ".cache" / "tenantry"))
+VENV = Path(os.environ.get("TENANTRY_VENV", ROOT / ".venv"))
+BIN = LOCAL / "bin"
+LOGS = LOCAL / "logs"
+RUN = LOCAL / "run"
+KUBECONFIG = LOCAL / "kubeconfig"
+
+KUBERNETES_VERSION = "v1.35.4"
+ETCD_VERSION = "v3.6.16"
+HELM_VERSION = "v3.19.5"
+POSTGRES_MAJOR = "15"
+
+HOST = "127.0.0.1"
+
+# One port per component, away from the well-known defaults so a system PostgreSQL or Redis on this
+# machine does not collide with ours.
+PORTS = {
+    "postgres": 15432,
+    "pgbouncer": 16432,
+    "redis": 16379,
+    "etcd": 12379,
+    "etcd-peer": 12380,
+    "kube-apiserver": 16443,
+    "kube-controller-manager": 11257,
+    "operator": 18080,
+    "web": 8000,
+}
+
+DB_NAME = "tenantry"
+DB_USER = "tenantry"
+# A local-only credential for a server bound to 127.0.0.1; a cluster install takes it from a Secret.
+DB_PASSWORD = "tenantry-local"
+NAMESPACE = "tenantry"
+BASE_DOMAIN = "localhost"
+
+
+def database_url(port_key: str = "pgbouncer", db: str = DB_NAME) -> str:
+    return f"postgresql://{DB_USER}:{DB_PASSWORD}@{HOST}:{PORTS[port_key]}/{db}"
+
+
+def redis_url(db: int = 0) -> str:
+    return f"redis://{HOST}:{PORTS['redis']}/{db}"

@@ -1,0 +1,111 @@
+"""Install what the platform needs and is missing: Debian packages, the virtualenv, Go binaries.
+
+Each check is a file test, so a warm `make up` spends milliseconds here.
+"""
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from . import config, gotools
+from .components import PG_BIN
+from .proc import PlatformError
+
+# Debian package -> a file it installs.
+DEBIAN_PACKAGES = {
+    f"postgresql-{config.POSTGRES_MAJOR}": PG_BIN / "postgres",
+    f"postgresql-client-{config.POSTGRES_MAJOR}": Path("/usr/bin/psql"),
+    "pgbouncer": Path("/usr/sbin/pgbouncer"),
+    "redis-server": Path("/usr/bin/redis-server"),
+    "openssl": Path("/usr/bin/openssl"),
+}
+MIN_GO = (1, 25)
+
+
+def say(message: str) -> None:
+    print(f"==> {message}", flush=True)
+
+
+def ensure_debian_packages() -> None:
+    missing = [pkg for pkg, path in DEBIAN_PACKAGES.items() if not path.exists()]
+    if not missing:
+        return
+    say(f"installing Debian packages: {' '.join(missing)}")
+    sudo = [] if os.geteuid() == 0 else ["sudo"]
+    log = config.LOGS / "apt.log"
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    with log.open("a") as out:
+        for argv in (["apt-get", "update"], ["apt-get", "install", "-y", "--no-install-recommends", *missing]):
+            if subprocess.run([*sudo, *argv], stdout=out, stderr=subprocess.STDOUT, env=env).returncode:
+                versions = ", ".join(f"{pkg} ({_candidate(pkg)})" for pkg in missing)
+                raise PlatformError(f"Debian package install failed for {versions}: `{' '.join(argv)}`; log: {log}")
+    # Debian starts a system-wide Redis/PgBouncer where an init system runs; ours use other ports.
+
+
+def _candidate(package: str) -> str:
+    out = subprocess.run(["apt-cache", "policy", package], capture_output=True, text=True).stdout
+    match = re.search(r"Candidate:\s*(\S+)", out)
+    return f"candidate {match.group(1)}" if match else "no candidate version"
+
+
+def ensure_go() -> None:
+    go = shutil.which("go")
+    if go is None:
+        raise PlatformError("Go is not installed: building etcd, kube-apiserver, kubectl and helm needs "
+                            f"Go >= {'.'.join(map(str, MIN_GO))} on PATH")
+    version = subprocess.run([go, "env", "GOVERSION"], capture_output=True, text=True).stdout.strip()
+    match = re.match(r"go(\d+)\.(\d+)", version)
+    if not match or tuple(map(int, match.groups())) < MIN_GO:
+        raise PlatformError(f"Go {version} is too old: need >= {'.'.join(map(str, MIN_GO))}")
+
+
+def ensure_venv() -> None:
+    pyproject = config.ROOT / "pyproject.toml"
+    digest = hashlib.sha256(pyproject.read_bytes()).hexdigest()
+    stamp = config.VENV / ".tenantry-deps"
+    if stamp.exists() and stamp.read_text() == digest:
+        return
+    say(f"installing Python dependencies into {config.VENV}")
+    log = config.LOGS / "pip.log"
+    python = config.VENV / "bin" / "python"
+    with log.open("a") as out:
+        if not python.exists():
+            _checked([sys.executable, "-m", "venv", str(config.VENV)], out, "creating the virtualenv", log)
+        _checked([str(python), "-m", "pip", "install", "--disable-pip-version-check", "-e", f"{config.ROOT}[dev]"],
+                 out, "pip install of the project's dependencies (pyproject.toml)", log)
+    stamp.write_text(digest)
+
+
+def _checked(argv: list[str], out, what: str, log: Path) -> None:
+    out.flush()
+    if subprocess.run(argv, stdout=out, stderr=subprocess.STDOUT).returncode:
+        failing = [line for line in log.read_text().splitlines() if "ERROR" in line or "error:" in line][-3:]
+        raise PlatformError(f"{what} failed; log: {log}\n" + "\n".join(failing))
+
+
+def ensure_binaries() -> dict[str, Path]:
+    missing = [name for name, path in gotools.binaries().items() if not path.exists()]
+    if missing:
+        ensure_go()
+        say(f"building {', '.join(missing)} from Go modules (cached in {config.CACHE}; the first build takes minutes)")
+    try:
+        binaries = gotools.ensure_all(config.LOGS)
+    except gotools.BuildError as err:
+        raise PlatformError(str(err)) from None
+    config.BIN.mkdir(parents=True, exist_ok=True)
+    for name, path in binaries.items():
+        link = config.BIN / name
+        if not link.is_symlink() or os.readlink(link) != str(path):
+            link.unlink(missing_ok=True)
+            link.symlink_to(path)
+    return binaries
+
+
+def ensure_all() -> None:
+    config.LOGS.mkdir(parents=True, exist_ok=True)
+    ensure_debian_packages()
+    ensure_venv()
+    ensure_binaries()

@@ -1,0 +1,177 @@
+"""Build the control-plane binaries from their published Go modules, once per version.
+
+k8s.io/kubernetes cannot be `go install`ed: its go.mod requires each staging module (k8s.io/api,
+k8s.io/client-go, ...) at v0.0.0 and replaces it with a path inside its own repository. So we write a
+small module that requires k8s.io/kubernetes and replaces every staging module with its published
+v0.X.Y twin, reading the list from k8s.io/kubernetes' own go.mod so it never goes stale. etcd's root
+module has replace directives too, so a four-line main calls etcdmain.Main instead. helm installs plainly.
+
+Binaries land in CACHE/bin/<name>-<version>; an existing binary means nothing is built.
+"""
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from . import config
+
+KUBE_COMMANDS = ("kube-apiserver", "kube-controller-manager", "kubectl")
+
+
+class BuildError(RuntimeError):
+    pass
+
+
+def cached_binary(name: str, version: str) -> Path:
+    return config.CACHE / "bin" / f"{name}-{version}"
+
+
+def kubernetes_module_file(kube_version: str, staging: list[str]) -> str:
+    """go.mod text for a module that builds the Kubernetes commands at `kube_version`."""
+    minor_twin = "v0." + kube_version.split(".", 1)[1]  # v1.35.4 -> v0.35.4
+    replaces = "\n".join(f"\t{mod} => {mod} {minor_twin}" for mod in sorted(staging))
+    return (
+        "module tenantry.dev/localplatform/kubernetes\n\n"
+        "go 1.25\n\n"
+        f"require k8s.io/kubernetes {kube_version}\n\n"
+        f"replace (\n{replaces}\n)\n"
+    )
+
+
+def staging_modules(kubernetes_go_mod: str) -> list[str]:
+    """The modules that k8s.io/kubernetes replaces with a path inside its own tree."""
+    return re.findall(r"^\s*(k8s\.io/[\w.-]+)\s+=>\s+\./staging/", kubernetes_go_mod, re.M)
+
+
+def kube_ldflags(kube_version: str) -> str:
+    major, minor = kube_version.lstrip("v").split(".")[:2]
+    values = {"gitVersion": kube_version, "gitMajor": major, "gitMinor": minor,
+              "gitTreeState": "clean", "buildDate": "1970-01-01T00:00:00Z"}
+    flags = [f"-X {pkg}.{key}={value}"
+             for pkg in ("k8s.io/component-base/version", "k8s.io/client-go/pkg/version")
+             for key, value in values.items()]
+    return " ".join(["-s", "-w", *flags])
+
+
+ETCD_MAIN = """package main
+
+import (
+\t"os"
+
+\t"go.etcd.io/etcd/server/v3/etcdmain"
+)
+
+func main() { etcdmain.Main(os.Args) }
+"""
+
+KUBE_TOOLS = """//go:build tools
+
+package tools
+
+import (
+{imports}
+)
+"""
+
+
+def _go(args: list[str], cwd: Path, what: str, log: Path, **extra_env: str) -> None:
+    env = {**os.environ, "CGO_ENABLED": "0", "GOTOOLCHAIN": "local", "GOFLAGS": "-mod=mod", **extra_env}
+    with log.open("a") as out:
+        out.write(f"$ (cd {cwd} && go {' '.join(args)})\n")
+        out.flush()
+        result = subprocess.run(["go", *args], cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
+    if result.returncode != 0:
+        tail = "".join(log.read_text().splitlines(True)[-15:])
+        raise BuildError(f"go build of {what} failed (exit {result.returncode}); log: {log}\n{tail}")
+
+
+def _module_dir(name: str) -> Path:
+    path = config.CACHE / "src" / name
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def build_kubernetes(version: str, log: Path) -> None:
+    if all(cached_binary(cmd, version).exists() for cmd in KUBE_COMMANDS):
+        return
+    src = _module_dir(f"kubernetes-{version}")
+    what = f"k8s.io/kubernetes {version}"
+    probe = subprocess.run(["go", "mod", "download", "-json", f"k8s.io/kubernetes@{version}"],
+                           cwd=src, capture_output=True, text=True,
+                           env={**os.environ, "GOTOOLCHAIN": "local", "GOFLAGS": ""})
+    if probe.returncode != 0:
+        raise BuildError(f"cannot download Go module {what}: {probe.stderr.strip() or probe.stdout.strip()}")
+    upstream = Path(json.loads(probe.stdout)["GoMod"]).read_text()
+    (src / "go.mod").write_text(kubernetes_module_file(version, staging_modules(upstream)))
+    imports = "\n".join(f'\t_ "k8s.io/kubernetes/cmd/{cmd}"' for cmd in KUBE_COMMANDS)
+    (src / "tools.go").write_text(KUBE_TOOLS.format(imports=imports))
+    _go(["mod", "tidy"], src, what, log)
+    out = src / "out"
+    out.mkdir(exist_ok=True)
+    _go(["build", "-o", str(out), "-ldflags", kube_ldflags(version),
+         *[f"k8s.io/kubernetes/cmd/{cmd}" for cmd in KUBE_COMMANDS]], src, what, log)
+    for cmd in KUBE_COMMANDS:
+        _install(out / cmd, cached_binary(cmd, version))
+    shutil.rmtree(out)
+
+
+def build_etcd(version: str, log: Path) -> None:
+    if cached_binary("etcd", version).exists():
+        return
+    src = _module_dir(f"etcd-{version}")
+    what = f"go.etcd.io/etcd/server/v3 {version}"
+    (src / "go.mod").write_text(f"module tenantry.dev/localplatform/etcd\n\ngo 1.25\n\n"
+                                f"require go.etcd.io/etcd/server/v3 {version}\n")
+    (src / "main.go").write_text(ETCD_MAIN)
+    _go(["mod", "tidy"], src, what, log)
+    _go(["build", "-o", str(src / "etcd"), "-ldflags", "-s -w", "."], src, what, log)
+    _install(src / "etcd", cached_binary("etcd", version))
+    (src / "etcd").unlink()
+
+
+def build_helm(version: str, log: Path) -> None:
+    if cached_binary("helm", version).exists():
+        return
+    src = _module_dir(f"helm-{version}")
+    what = f"helm.sh/helm/v3 {version}"
+    ldflags = f"-s -w -X helm.sh/helm/v3/internal/version.version={version}"
+    gobin = src / "gobin"
+    _go(["install", "-ldflags", ldflags, f"helm.sh/helm/v3/cmd/helm@{version}"], src, what, log,
+        GOBIN=str(gobin), GOFLAGS="")
+    _install(gobin / "helm", cached_binary("helm", version))
+    shutil.rmtree(gobin)
+
+
+def _install(built: Path, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_suffix(".tmp")
+    shutil.copy2(built, tmp)
+    tmp.replace(target)
+
+
+def ensure_all(log_dir: Path) -> dict[str, Path]:
+    """Build what is missing and return {command: cached binary}."""
+    log_dir.mkdir(parents=True, exist_ok=True)
+    build_etcd(config.ETCD_VERSION, log_dir / "build-etcd.log")
+    build_helm(config.HELM_VERSION, log_dir / "build-helm.log")
+    build_kubernetes(config.KUBERNETES_VERSION, log_dir / "build-kubernetes.log")
+    return binaries()
+
+
+def binaries() -> dict[str, Path]:
+    """Every command we build, mapped to its cached binary at the pinned version."""
+    found = {cmd: cached_binary(cmd, config.KUBERNETES_VERSION) for cmd in KUBE_COMMANDS}
+    found["etcd"] = cached_binary("etcd", config.ETCD_VERSION)
+    found["helm"] = cached_binary("helm", config.HELM_VERSION)
+    return found
+
+
+if __name__ == "__main__":
+    try:
+        for name, path in ensure_all(config.LOCAL / "logs").items():
+            print(f"{name}: {path}")
+    except BuildError as err:
+        sys.exit(str(err))

@@ -1,0 +1,138 @@
+"""Bring the platform up, report on it, take it down.
+
+`up` is idempotent: a component whose pid is alive and whose port answers is left alone, a dead one
+is restarted alone. If anything fails, the components started by *this* run are stopped again, so a
+failed `make up` leaves nothing half-started, and the error names the component and its log.
+"""
+import shutil
+import time
+
+from . import config, pki
+from .components import (Component, api_server_url, app_env, bootstrap_database, infrastructure, operator,
+                         venv_bin, web)
+from .deps import ensure_all, say
+from .proc import PlatformError, log_file, log_tail, port_open, read_pid, run, spawn, stop
+
+CRD = config.ROOT / "charts" / "tenantry" / "crds" / "tenants.tenantry.dev.yaml"
+EXAMPLES = config.ROOT / "manifests" / "examples"
+DEMO_TENANTS = ("acme", "globex")
+
+
+def ensure_running(component: Component, started: list[Component]) -> None:
+    pid = read_pid(component.name)
+    if pid is not None:
+        if component.ready() or _wait_ready(component, pid, quiet=True):
+            return
+        raise PlatformError(f"{component.title} (pid {pid}) is running but not answering on port "
+                            f"{component.port}; read {log_file(component.name)}")
+    if port_open(component.port):
+        raise PlatformError(f"port {component.port} is already in use, and {component.title} needs it. "
+                            f"Stop whatever listens there (`ss -ltnp 'sport = :{component.port}'`) and re-run.")
+    component.prepare()
+    pid = spawn(component.name, component.argv(), env=component.env, user=component.user, cwd=component.cwd)
+    started.append(component)
+    if not _wait_ready(component, pid):
+        raise PlatformError(f"{component.title} did not start; read {log_file(component.name)}:\n"
+                            f"{log_tail(component.name)}")
+    say(f"{component.title} is up on {config.HOST}:{component.port} (pid {pid})")
+
+
+def _wait_ready(component: Component, pid: int, quiet: bool = False) -> bool:
+    deadline = time.monotonic() + component.start_timeout
+    while time.monotonic() < deadline:
+        if component.ready():
+            return True
+        if read_pid(component.name) != pid:
+            return False  # it exited
+        time.sleep(0.2)
+    return False
+
+
+def start_all(components: list[Component]) -> list[Component]:
+    """Start what is not running, in order; on failure stop what this call started and re-raise."""
+    started: list[Component] = []
+    try:
+        for component in components:
+            ensure_running(component, started)
+            if component.name == "postgres":
+                bootstrap_database()
+            if component.name == "kube-apiserver":
+                config.KUBECONFIG.write_text(pki.kubeconfig("admin", api_server_url()))
+    except BaseException:
+        for component in reversed(started):
+            stop(component.name, component.stop_signal)
+        raise
+    return started
+
+
+def kubectl(*args: str, input: str | None = None) -> str:
+    return run([str(config.BIN / "kubectl"), f"--kubeconfig={config.KUBECONFIG}", *args],
+               f"kubectl {args[0]}", input=input)
+
+
+def manage(*args: str, db_name: str = config.DB_NAME) -> str:
+    """A Django management command over a direct connection (migrations need a session)."""
+    return run([venv_bin("python"), str(config.ROOT / "app" / "manage.py"), *args],
+               f"manage.py {args[0]}", env=app_env(db_name, pooled=False))
+
+
+def install_crd() -> None:
+    kubectl("apply", "--server-side", "--force-conflicts", "-f", str(CRD))
+    kubectl("wait", "--for=condition=Established", "crd/tenants.tenantry.dev", "--timeout=60s")
+
+
+def ensure_namespace(namespace: str) -> None:
+    manifest = f"apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {namespace}\n"
+    kubectl("apply", "-f", "-", input=manifest)
+
+
+def app_components() -> list[Component]:
+    return [operator(), web()]
+
+
+def all_components() -> list[Component]:
+    return infrastructure() + app_components()
+
+
+def up() -> None:
+    began = time.monotonic()
+    ensure_all()
+    start_all(infrastructure())
+    manage("migrate_schemas", "--shared", "--noinput", "-v", "0")
+    install_crd()
+    ensure_namespace(config.NAMESPACE)
+    start_all(app_components())
+    kubectl("apply", "-n", config.NAMESPACE, "-f", str(EXAMPLES))
+    kubectl("wait", "-n", config.NAMESPACE, "--for=condition=Ready", "--timeout=120s",
+            *[f"tenant/{name}" for name in DEMO_TENANTS])
+    say(f"the platform is up ({time.monotonic() - began:.1f}s)")
+    print(f"""
+  Open        http://acme.localhost:{config.PORTS['web']}/  and  http://globex.localhost:{config.PORTS['web']}/
+  kubectl     export KUBECONFIG={config.KUBECONFIG} PATH={config.BIN}:$PATH; kubectl get tenants
+  Status      make status        Logs  {config.LOGS}/<component>.log
+""")
+
+
+def status() -> bool:
+    """Print one line per component; True when all are up."""
+    print(f"{'component':26} {'state':6} {'port':>6} {'pid':>8}  log")
+    all_up = True
+    for component in all_components():
+        pid = read_pid(component.name)
+        up_now = pid is not None and component.ready()
+        all_up &= up_now
+        print(f"{component.name:26} {'up' if up_now else 'down':6} {component.port:>6} {pid or '-':>8}  "
+              f"{log_file(component.name)}")
+    return all_up
+
+
+def down() -> None:
+    for component in reversed(all_components()):
+        if stop(component.name, component.stop_signal):
+            say(f"stopped {component.title}")
+
+
+def clean() -> None:
+    down()
+    shutil.rmtree(config.LOCAL, ignore_errors=True)
+    say(f"removed {config.LOCAL}")

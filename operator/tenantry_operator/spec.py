@@ -1,0 +1,16 @@
+"""Reading a Tenant resource into the provisioning service's TenantSpec (pure, no cluster)."""
+from tenantry.tenancy import naming
+from tenantry.tenancy.services import TenantSpec
+
+
+def tenant_spec(namespace: str, name: str, spec: dict, base_domain: str) -> TenantSpec:
+    """Apply the defaults of the Tenant API; raises naming.InvalidName for what can never work."""
+    domains = tuple(spec.get("domains") or (f"{name}.{base_domain}",))
+    return TenantSpec(
+        resource=f"{namespace}/{name}",
+        schema=spec.get("schema") or naming.schema_for(name),
+        display_name=spec.get("displayName") or name,
+        domains=tuple(domain.lower() for domain in domains),
+        plan=spec.get("plan", "free"),
+        suspended=bool(spec.get("suspended", False)),
+    ).validated()
