@@ -93,18 +93,21 @@ DATABASES = {
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache and sessions -------------------------------------------------------------------------
+# A prefix lets several deployments (or test runs) share one Redis without seeing each other.
+CACHE_PREFIX = env.string("TENANTRY_CACHE_PREFIX", "tenantry")
 CACHES = {
     "default": {
         "BACKEND": "django_redis.cache.RedisCache",
         "LOCATION": env.string("REDIS_URL"),
         "KEY_FUNCTION": "tenantry.tenancy.cache.tenant_scoped_key",
+        "KEY_PREFIX": CACHE_PREFIX,
         "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 2, "SOCKET_TIMEOUT": 2},
     },
     # Platform-wide entries (host -> tenant) that must not be scoped to the active tenant.
     "platform": {
         "BACKEND": "django_redis.cache.RedisCache",
         "LOCATION": env.string("REDIS_URL"),
-        "KEY_PREFIX": "platform",
+        "KEY_PREFIX": f"{CACHE_PREFIX}:platform",
         "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 2, "SOCKET_TIMEOUT": 2},
     },
 }

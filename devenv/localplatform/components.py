@@ -92,6 +92,8 @@ def bootstrap_database() -> None:
         IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{user}') THEN
             CREATE ROLE {user} LOGIN CREATEDB PASSWORD '{password}';
         END IF; END $$;""")
+    # Never "$user", public: a schema named like the role must not become a tenant's fallback.
+    psql_admin(f"ALTER ROLE {user} SET search_path = public")
     if not psql_admin(f"SELECT 1 FROM pg_database WHERE datname = '{config.DB_NAME}'").strip():
         psql_admin(f"CREATE DATABASE {config.DB_NAME} OWNER {user}")
 
@@ -144,10 +146,9 @@ def pgbouncer() -> Component:
 
 # --- Redis --------------------------------------------------------------------------------------
 
-def redis() -> Component:
-    port = config.PORTS["redis"]
-    data = config.LOCAL / "redis"
-    return Component(name="redis", title="Redis", port=port, prepare=lambda: data.mkdir(parents=True, exist_ok=True),
+def redis(name: str = "redis", port: int = config.PORTS["redis"]) -> Component:
+    data = config.LOCAL / name
+    return Component(name=name, title=f"Redis ({name})" if name != "redis" else "Redis", port=port, prepare=lambda: data.mkdir(parents=True, exist_ok=True),
                      argv=lambda: ["redis-server", "--bind", config.HOST, "--port", str(port), "--dir", str(data),
                                    "--save", "", "--appendonly", "no", "--daemonize", "no",
                                    "--maxmemory", "256mb", "--maxmemory-policy", "allkeys-lru"],
@@ -228,14 +229,15 @@ def venv_bin(command: str) -> str:
     return str(config.VENV / "bin" / command)
 
 
-def app_env(db_name: str = config.DB_NAME, redis_db: int = 0, pooled: bool = True) -> dict[str, str]:
+def app_env(db_name: str = config.DB_NAME, pooled: bool = True) -> dict[str, str]:
     """The environment the Django settings read. Web traffic goes through PgBouncer; the operator
     provisions and migrates over a direct connection, because DDL and migrations need a session."""
     return {
         "DJANGO_SETTINGS_MODULE": "tenantry.settings",
         "DATABASE_URL": config.database_url("pgbouncer" if pooled else "postgres", db_name),
         "TENANTRY_DB_POOLED": "1" if pooled else "0",
-        "REDIS_URL": config.redis_url(redis_db),
+        "REDIS_URL": config.redis_url(),
+        "TENANTRY_CACHE_PREFIX": db_name,
         "TENANTRY_BASE_DOMAIN": config.BASE_DOMAIN,
         "DJANGO_DEBUG": "0",
         "DJANGO_SECRET_KEY": "local-development-only-" + db_name,
@@ -244,8 +246,8 @@ def app_env(db_name: str = config.DB_NAME, redis_db: int = 0, pooled: bool = Tru
 
 
 def operator(name: str = "operator", port: int = config.PORTS["operator"], namespace: str = config.NAMESPACE,
-             db_name: str = config.DB_NAME, redis_db: int = 0, web_port: int = config.PORTS["web"]) -> Component:
-    env = {**app_env(db_name, redis_db, pooled=False), "KUBECONFIG": str(config.KUBECONFIG),
+             db_name: str = config.DB_NAME, web_port: int = config.PORTS["web"]) -> Component:
+    env = {**app_env(db_name, pooled=False), "KUBECONFIG": str(config.KUBECONFIG),
            "TENANTRY_PUBLIC_SCHEME": "http", "TENANTRY_PUBLIC_PORT": str(web_port)}
     return Component(
         name=name, title=f"the Tenant operator ({name})", port=port, env=env, cwd=config.ROOT,
@@ -255,9 +257,9 @@ def operator(name: str = "operator", port: int = config.PORTS["operator"], names
 
 
 def web(name: str = "web", port: int = config.PORTS["web"], db_name: str = config.DB_NAME,
-        redis_db: int = 0, workers: int = 2) -> Component:
+        workers: int = 2) -> Component:
     return Component(
-        name=name, title=f"the web app under gunicorn ({name})", port=port, env=app_env(db_name, redis_db),
+        name=name, title=f"the web app under gunicorn ({name})", port=port, env=app_env(db_name),
         cwd=config.ROOT,
         argv=lambda: [venv_bin("gunicorn"), "tenantry.wsgi", f"--bind={config.HOST}:{port}",
                       f"--workers={workers}", "--access-logfile=-", "--graceful-timeout=5"],

@@ -49,5 +49,5 @@ def database_url(port_key: str = "pgbouncer", db: str = DB_NAME) -> str:
     return f"postgresql://{DB_USER}:{DB_PASSWORD}@{HOST}:{PORTS[port_key]}/{db}"
 
 
-def redis_url(db: int = 0) -> str:
-    return f"redis://{HOST}:{PORTS['redis']}/{db}"
+def redis_url() -> str:
+    return f"redis://{HOST}:{PORTS['redis']}/0"

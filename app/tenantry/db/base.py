@@ -25,6 +25,15 @@ class DatabaseWrapper(TenantsDatabaseWrapper):
         super().__init__(*args, **kwargs)
         self.pooled = self.settings_dict.get("POOLED", True)
 
+    def init_connection_state(self):
+        # Django runs its own queries while connecting (the server version); they belong to no
+        # tenant, and the request's transaction has not begun yet.
+        self._setting_search_path = True
+        try:
+            super().init_connection_state()
+        finally:
+            self._setting_search_path = False
+
     def _commit(self):
         # SET LOCAL ends with the transaction: the next one must set it again.
         self.search_path_set_schemas = None

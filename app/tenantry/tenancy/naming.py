@@ -27,7 +27,7 @@ def schema_for(tenant_name: str) -> str:
 
 
 def validate_schema(name: str) -> str:
-    if not SCHEMA_RE.match(name):
+    if not SCHEMA_RE.fullmatch(name):
         raise InvalidName(f"schema {name!r} is not allowed: use 1-63 characters of a-z, 0-9 and _, "
                           "starting with a letter")
     if name in reserved_schemas() or name.startswith("pg_"):
@@ -36,6 +36,6 @@ def validate_schema(name: str) -> str:
 
 
 def validate_domain(domain: str) -> str:
-    if not DOMAIN_RE.match(domain):
+    if not DOMAIN_RE.fullmatch(domain):
         raise InvalidName(f"domain {domain!r} is not a valid lower-case host name (RFC 1123), e.g. acme.example.com")
     return domain

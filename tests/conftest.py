@@ -1,0 +1,27 @@
+"""Test harness: real services, started through the same code as `make up`, never skipped.
+
+Each run gets its own PostgreSQL database, cache prefix and Kubernetes namespace, so it can run beside
+a `make up` platform without touching its data. Django in this process is configured at import time
+for that database the way the operator uses it (a direct connection, since provisioning needs a
+session); the request path is tested through this run's gunicorn, which goes through PgBouncer.
+Nothing connects until a test asks for the `database` fixture.
+
+TENANTRY_TEST_START=0 makes the harness only check the services instead of starting missing ones;
+either way a missing part fails the run with its name.
+"""
+import os
+import secrets
+
+RUN_ID = os.environ.get("TENANTRY_TEST_RUN_ID") or secrets.token_hex(4)
+TEST_DB = f"tenantry_test_{RUN_ID}"
+
+from localplatform.components import app_env  # noqa: E402
+
+os.environ.update(app_env(TEST_DB, pooled=False))
+os.environ["DJANGO_DEBUG"] = "0"
+
+import django  # noqa: E402
+
+django.setup()
+
+pytest_plugins = ["harness"]

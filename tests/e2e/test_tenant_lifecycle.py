@@ -1,0 +1,97 @@
+"""kubectl apply a Tenant -> the operator provisions it -> gunicorn serves it through PgBouncer.
+
+Runs against this run's own operator and gunicorn (see harness.app), on the real kube-apiserver.
+"""
+import pytest
+
+from harness import direct, unique
+from localplatform.proc import PlatformError
+
+pytestmark = pytest.mark.e2e
+
+
+def manifest(name: str, **spec) -> str:
+    lines = "".join(f"  {key}: {value}\n" for key, value in spec.items()) or "  {}\n"
+    return f"apiVersion: tenantry.dev/v1alpha1\nkind: Tenant\nmetadata:\n  name: {name}\nspec:\n{lines}"
+
+
+def condition(tenant: dict, type_: str) -> dict:
+    return next((c for c in tenant.get("status", {}).get("conditions", []) if c["type"] == type_), {})
+
+
+def ready_at_current_generation(app, name: str) -> bool:
+    tenant = app.tenant(name)
+    ready = condition(tenant, "Ready")
+    return ready.get("status") == "True" and ready.get("observedGeneration") == tenant["metadata"]["generation"]
+
+
+def schema_exists(database: str, schema: str) -> bool:
+    with direct(database) as conn:
+        return conn.execute("SELECT 1 FROM information_schema.schemata WHERE schema_name = %s",
+                            [schema]).fetchone() is not None
+
+
+def test_a_tenant_applied_with_kubectl_becomes_ready_and_is_served(app):
+    name = unique("shop")
+    app.apply(manifest(name, displayName='"Shop One"'))
+    app.wait_for(lambda: ready_at_current_generation(app, name), what=f"tenant {name} Ready")
+
+    tenant = app.tenant(name)
+    schema = "t_" + name.replace("-", "_")
+    assert tenant["status"]["phase"] == "Ready"
+    assert tenant["status"]["schema"] == schema
+    assert tenant["status"]["observedGeneration"] == tenant["metadata"]["generation"] == 1
+    assert condition(tenant, "SchemaReady")["status"] == "True"
+    assert schema_exists(app.db_name, schema)
+
+    status, _, page = app.get(f"{name}.localhost")
+    assert status == 200
+    assert "<h1>Shop One</h1>" in page and f'data-testid="schema">{schema}<' in page
+
+    # A spec change is a new generation; Ready follows it, and the page shows the new name.
+    app.kubectl("patch", "tenant", name, "--type=merge", "-p", '{"spec": {"displayName": "Shop Two"}}')
+    app.wait_for(lambda: app.tenant(name)["metadata"]["generation"] == 2
+                 and ready_at_current_generation(app, name), what="generation 2 Ready")
+    app.wait_for(lambda: "<h1>Shop Two</h1>" in app.get(f"{name}.localhost")[2], what="new display name served")
+
+
+def test_the_api_server_rejects_reserved_schemas_and_schema_changes(app):
+    name = unique("bad")
+    with pytest.raises(PlatformError, match="schema is reserved"):
+        app.apply(manifest(name, schema="pg_catalog"))
+    with pytest.raises(PlatformError, match="spec.schema"):
+        app.apply(manifest(name, schema='"bad; DROP SCHEMA public"'))
+
+    app.apply(manifest(name, schema=name.replace("-", "_")))
+    with pytest.raises(PlatformError, match="spec.schema is immutable"):
+        app.kubectl("patch", "tenant", name, "--type=merge", "-p", '{"spec": {"schema": "elsewhere"}}')
+
+
+def test_a_domain_taken_by_another_tenant_fails_the_newcomer_only(app):
+    owner, intruder = unique("owner"), unique("intruder")
+    app.apply(manifest(owner))
+    app.wait_for(lambda: ready_at_current_generation(app, owner), what=f"{owner} Ready")
+
+    app.apply(manifest(intruder, domains=f"[{owner}.localhost]"))
+    app.wait_for(lambda: app.tenant(intruder).get("status", {}).get("phase") == "Failed", what=f"{intruder} Failed")
+    failed = app.tenant(intruder)
+    assert condition(failed, "Ready")["status"] == "False"
+    assert condition(failed, "SchemaReady")["reason"] == "Conflict"
+    assert f"already belongs to tenant {app.namespace}/{owner}" in condition(failed, "SchemaReady")["message"]
+
+    status, _, page = app.get(f"{owner}.localhost")
+    assert status == 200 and f"t_{owner.replace('-', '_')}" in page
+    assert ready_at_current_generation(app, owner)
+
+
+def test_deletion_follows_the_deletion_policy(app):
+    kept, dropped = unique("kept"), unique("dropped")
+    app.apply(manifest(kept))
+    app.apply(manifest(dropped, deletionPolicy="Delete"))
+    for name in (kept, dropped):
+        app.wait_for(lambda name=name: ready_at_current_generation(app, name), what=f"{name} Ready")
+
+    app.kubectl("delete", "tenant", kept, dropped, "--timeout=60s")
+    assert app.get(f"{kept}.localhost")[0] == 404
+    assert schema_exists(app.db_name, "t_" + kept.replace("-", "_"))
+    assert not schema_exists(app.db_name, "t_" + dropped.replace("-", "_"))

@@ -1,0 +1,146 @@
+"""Fixtures over the real platform: services, a per-run database, and a per-run operator and web."""
+import http.client
+import json
+import os
+import socket
+import subprocess
+import time
+import uuid
+
+import psycopg
+import pytest
+
+from localplatform import config
+from localplatform.components import Component, infrastructure, operator, web
+from localplatform.proc import PlatformError, log_file, read_pid, stop
+from localplatform.stack import ensure_namespace, install_crd, kubectl, manage, start_all
+
+from conftest import RUN_ID, TEST_DB
+
+
+def require(components: list[Component], start: bool) -> None:
+    """Make sure every component answers; the failure names the one that does not."""
+    if start:
+        start_all(components)
+        return
+    for component in components:
+        if read_pid(component.name) is None or not component.ready():
+            raise PlatformError(f"{component.title} is not running on {config.HOST}:{component.port} "
+                                f"(TENANTRY_TEST_START=0, so the harness does not start it); run `make up` "
+                                f"or read {log_file(component.name)}")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((config.HOST, 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def services():
+    start = os.environ.get("TENANTRY_TEST_START", "1") != "0"
+    try:
+        require(infrastructure(), start=start)
+    except PlatformError as err:
+        pytest.fail(f"a real service the tests need is missing: {err}", pytrace=False)
+
+
+def direct(db: str = config.DB_NAME, **kwargs) -> psycopg.Connection:
+    """A direct (not pooled) connection to PostgreSQL, for checks behind the app's back."""
+    return psycopg.connect(config.database_url("postgres", db), autocommit=True, **kwargs)
+
+
+@pytest.fixture(scope="session")
+def database(services):
+    """A fresh database for this run with the shared schema migrated; dropped at the end."""
+    with direct() as conn:
+        conn.execute(f'CREATE DATABASE "{TEST_DB}"')
+    try:
+        manage("migrate_schemas", "--shared", "--noinput", "-v", "0", db_name=TEST_DB)
+        yield TEST_DB
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        with direct() as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{TEST_DB}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def control_plane(services):
+    install_crd()
+    namespace = f"tenantry-test-{RUN_ID}"
+    ensure_namespace(namespace)
+    yield namespace
+    kubectl("delete", "namespace", namespace, "--wait=false")
+
+
+class App:
+    """This run's gunicorn (and, for end-to-end tests, its operator watching its own namespace)."""
+
+    def __init__(self, db_name: str, web_port: int):
+        self.db_name = db_name
+        self.web_port = web_port
+        self.namespace = ""
+
+    def get(self, host: str, path: str = "/") -> tuple[int, dict, str]:
+        """GET through gunicorn with the given Host header, as a browser at that host would."""
+        conn = http.client.HTTPConnection(config.HOST, self.web_port, timeout=10)
+        try:
+            conn.request("GET", path, headers={"Host": f"{host}:{self.web_port}"})
+            response = conn.getresponse()
+            return response.status, dict(response.getheaders()), response.read().decode()
+        finally:
+            conn.close()
+
+    def kubectl(self, *args: str, input: str | None = None) -> str:
+        return kubectl("-n", self.namespace, *args, input=input)
+
+    def apply(self, manifest: str) -> str:
+        return self.kubectl("apply", "-f", "-", input=manifest)
+
+    def tenant(self, name: str) -> dict:
+        return json.loads(self.kubectl("get", "tenant", name, "-o", "json"))
+
+    def wait_for(self, predicate, timeout: float = 60, what: str = "condition") -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if predicate():
+                return
+            time.sleep(0.3)
+        raise AssertionError(f"timed out after {timeout}s waiting for {what}; operator log: "
+                             f"{log_file(f'operator-test-{RUN_ID}')}")
+
+
+def _start(components: list[Component]) -> None:
+    try:
+        start_all(components)
+    except PlatformError as err:
+        pytest.fail(str(err), pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def web_app(database):
+    port = free_port()
+    server = web(name=f"web-test-{RUN_ID}", port=port, db_name=database)
+    _start([server])
+    yield App(database, port)
+    stop(server.name, server.stop_signal)
+
+
+@pytest.fixture(scope="session")
+def app(web_app, control_plane):
+    """gunicorn plus an operator for this run's namespace and database."""
+    runner = operator(name=f"operator-test-{RUN_ID}", port=free_port(), namespace=control_plane,
+                      db_name=web_app.db_name, web_port=web_app.web_port)
+    _start([runner])
+    web_app.namespace = control_plane
+    yield web_app
+    # Tenants carry the operator's finalizer: remove them while the operator still runs.
+    subprocess.run([str(config.BIN / "kubectl"), f"--kubeconfig={config.KUBECONFIG}", "-n", control_plane,
+                    "delete", "tenants", "--all", "--timeout=60s"], capture_output=True)
+    stop(runner.name, runner.stop_signal)
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:6]}"

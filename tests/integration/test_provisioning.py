@@ -1,0 +1,90 @@
+"""The provisioning service on a real PostgreSQL: idempotent, and never touching another tenant."""
+import uuid
+
+import pytest
+
+from harness import direct
+from tenantry.tenancy.models import Domain, Tenant
+from tenantry.tenancy.selectors import tenant_for_host
+from tenantry.tenancy.services import ProvisioningConflict, TenantSpec, provision_tenant, release_tenant
+
+pytestmark = pytest.mark.integration
+
+
+def spec(name: str, **overrides) -> TenantSpec:
+    values = dict(resource=f"ns/{name}", schema=f"t_{name}", display_name=name.title(),
+                  domains=(f"{name}.test.localhost",))
+    return TenantSpec(**{**values, **overrides})
+
+
+def fresh() -> str:
+    return "p" + uuid.uuid4().hex[:8]
+
+
+def schemas(database: str) -> set[str]:
+    with direct(database) as conn:
+        return {row[0] for row in conn.execute("SELECT schema_name FROM information_schema.schemata")}
+
+
+def tables(database: str, schema: str) -> set[str]:
+    with direct(database) as conn:
+        return {row[0] for row in conn.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = %s", [schema])}
+
+
+def test_provisioning_creates_the_schema_and_rows_and_is_idempotent(database):
+    name = fresh()
+    tenant = provision_tenant(spec(name))
+    assert f"t_{name}" in schemas(database)
+    assert "projects_project" in tables(database, f"t_{name}")
+    assert tenant.state == Tenant.State.ACTIVE
+
+    again = provision_tenant(spec(name))
+    assert again.pk == tenant.pk
+    assert list(Domain.objects.filter(tenant=tenant).values_list("domain", "is_primary")) == \
+        [(f"{name}.test.localhost", True)]
+
+
+def test_a_domain_owned_by_another_tenant_is_refused_and_nothing_changes(database):
+    owner, intruder = fresh(), fresh()
+    provision_tenant(spec(owner))
+    with pytest.raises(ProvisioningConflict, match=f"{owner}.test.localhost.*ns/{owner}"):
+        provision_tenant(spec(intruder, domains=(f"{owner}.test.localhost",)))
+    assert not Tenant.objects.filter(resource=f"ns/{intruder}").exists()
+    assert f"t_{intruder}" not in schemas(database)
+    assert Domain.objects.get(domain=f"{owner}.test.localhost").tenant.resource == f"ns/{owner}"
+
+
+def test_a_schema_owned_by_another_tenant_is_refused(database):
+    owner, intruder = fresh(), fresh()
+    provision_tenant(spec(owner))
+    with pytest.raises(ProvisioningConflict, match=f"schema 't_{owner}' already belongs to tenant ns/{owner}"):
+        provision_tenant(spec(intruder, schema=f"t_{owner}"))
+
+
+def test_the_schema_of_a_tenant_cannot_change(database):
+    name = fresh()
+    provision_tenant(spec(name))
+    with pytest.raises(ProvisioningConflict, match="immutable"):
+        provision_tenant(spec(name, schema=f"t_{name}_moved"))
+
+
+def test_domain_changes_are_applied_and_the_host_cache_follows(database):
+    name = fresh()
+    provision_tenant(spec(name))
+    assert tenant_for_host(f"{name}.test.localhost") is not None  # now cached
+    provision_tenant(spec(name, domains=(f"www.{name}.test.localhost",)))
+    assert tenant_for_host(f"{name}.test.localhost") is None
+    assert tenant_for_host(f"www.{name}.test.localhost").schema_name == f"t_{name}"
+
+
+def test_release_keeps_or_drops_the_schema_by_policy(database):
+    kept, dropped = fresh(), fresh()
+    provision_tenant(spec(kept))
+    provision_tenant(spec(dropped))
+    release_tenant(f"ns/{kept}", drop_schema=False)
+    release_tenant(f"ns/{dropped}", drop_schema=True)
+    assert f"t_{kept}" in schemas(database) and f"t_{dropped}" not in schemas(database)
+    assert Tenant.objects.get(resource=f"ns/{kept}").state == Tenant.State.RETAINED
+    assert not Tenant.objects.filter(resource=f"ns/{dropped}").exists()
+    assert tenant_for_host(f"{kept}.test.localhost") is None
