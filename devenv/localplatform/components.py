@@ -258,11 +258,11 @@ def operator(name: str = "operator", port: int = config.PORTS["operator"], names
 
 def web(name: str = "web", port: int = config.PORTS["web"], db_name: str = config.DB_NAME,
         workers: int = 2) -> Component:
+    env = {**app_env(db_name), "GUNICORN_BIND": f"{config.HOST}:{port}", "WEB_CONCURRENCY": str(workers)}
     return Component(
-        name=name, title=f"the web app under gunicorn ({name})", port=port, env=app_env(db_name),
-        cwd=config.ROOT,
-        argv=lambda: [venv_bin("gunicorn"), "tenantry.wsgi", f"--bind={config.HOST}:{port}",
-                      f"--workers={workers}", "--access-logfile=-", "--graceful-timeout=5"],
+        name=name, title=f"the web app under gunicorn ({name})", port=port, env=env, cwd=config.ROOT,
+        # The container image's command (see Dockerfile), with the settings in the environment.
+        argv=lambda: [venv_bin("gunicorn"), "-c", "python:tenantry.gunicorn_conf", "tenantry.wsgi"],
         ready=lambda: http_ok(f"http://{config.HOST}:{port}/healthz"))
 
 
