@@ -21,7 +21,7 @@ DEMO_TENANTS = ("acme", "globex")
 def ensure_running(component: Component, started: list[Component]) -> None:
     pid = read_pid(component.name)
     if pid is not None:
-        if component.ready() or _wait_ready(component, pid, quiet=True):
+        if component.ready() or _wait_ready(component, pid):
             return
         raise PlatformError(f"{component.title} (pid {pid}) is running but not answering on port "
                             f"{component.port}; read {log_file(component.name)}")
@@ -37,7 +37,7 @@ def ensure_running(component: Component, started: list[Component]) -> None:
     say(f"{component.title} is up on {config.HOST}:{component.port} (pid {pid})")
 
 
-def _wait_ready(component: Component, pid: int, quiet: bool = False) -> bool:
+def _wait_ready(component: Component, pid: int) -> bool:
     deadline = time.monotonic() + component.start_timeout
     while time.monotonic() < deadline:
         if component.ready():
@@ -130,6 +130,10 @@ def down() -> None:
     for component in reversed(all_components()):
         if stop(component.name, component.stop_signal):
             say(f"stopped {component.title}")
+    # Anything else with a pid file was started by an interrupted test run (web-test-*, ...).
+    for leftover in sorted(config.RUN.glob("*.pid")):
+        if stop(leftover.stem):
+            say(f"stopped leftover {leftover.stem}")
 
 
 def clean() -> None:
