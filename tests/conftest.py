@@ -24,4 +24,8 @@ import django  # noqa: E402
 
 django.setup()
 
+from django.test.utils import setup_test_environment  # noqa: E402
+
+setup_test_environment()  # mail to django.core.mail.outbox, template context captured
+
 pytest_plugins = ["harness"]

@@ -6,16 +6,23 @@ import socket
 import subprocess
 import time
 import uuid
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import psycopg
 import pytest
+from django.test import Client
 
 from localplatform import config
 from localplatform.components import Component, infrastructure, operator, web
 from localplatform.proc import PlatformError, log_file, read_pid, stop
-from localplatform.stack import ensure_namespace, install_crd, kubectl, manage, start_all
+from localplatform.stack import ensure_namespace, install_crd, kubectl, migrate, start_all
 
 from conftest import RUN_ID, TEST_DB
+
+if TYPE_CHECKING:
+    from tenantry.accounts.models import User
+    from tenantry.tenancy.models import Tenant
 
 
 def require(components: list[Component], start: bool) -> None:
@@ -56,7 +63,7 @@ def database(services):
     with direct() as conn:
         conn.execute(f'CREATE DATABASE "{TEST_DB}"')
     try:
-        manage("migrate_schemas", "--shared", "--noinput", "-v", "0", db_name=TEST_DB)
+        migrate(TEST_DB)
         yield TEST_DB
     finally:
         from django.db import connections
@@ -144,3 +151,54 @@ def app(web_app, control_plane):
 
 def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:6]}"
+
+
+@dataclass
+class TestTenant:
+    tenant: "Tenant"
+    host: str
+
+    @property
+    def schema(self) -> str:
+        return self.tenant.schema_name
+
+    def client(self, **kwargs) -> Client:
+        """Django's test client at this tenant's host (in-process, full middleware stack)."""
+        return Client(HTTP_HOST=self.host, **kwargs)
+
+    def user(self, role: str = "member", password: str = "correct horse battery") -> "User":
+        """A user with a password who is a `role` of this tenant."""
+        from tenantry.accounts.services import ensure_member
+
+        user, _ = ensure_member(f"{role}-{uuid.uuid4().hex[:6]}@{self.host}", self.tenant.id, role)
+        user.set_password(password)
+        user.save(update_fields=["password"])
+        return user
+
+    def logged_in_client(self, role: str = "member") -> tuple[Client, "User"]:
+        client = self.client()
+        user = self.user(role)
+        client.force_login(user, backend="tenantry.accounts.backends.TenantMembershipBackend")
+        return client, user
+
+
+def new_tenant(**overrides) -> TestTenant:
+    """Provision a fresh tenant in this run's database (schema, rows, domain)."""
+    from tenantry.tenancy.services import TenantSpec, provision_tenant
+
+    name = overrides.pop("name", None) or "t" + uuid.uuid4().hex[:8]
+    host = f"{name}.test.localhost"
+    spec = {"resource": f"test/{name}", "schema": f"t_{name}", "display_name": f"Tenant {name}",
+            "domains": (host,), **overrides}
+    tenant = provision_tenant(TenantSpec(**spec))
+    return TestTenant(tenant=tenant, host=spec["domains"][0])
+
+
+@pytest.fixture
+def tenant(database) -> TestTenant:
+    return new_tenant()
+
+
+@pytest.fixture
+def other_tenant(database) -> TestTenant:
+    return new_tenant()

@@ -22,16 +22,27 @@ PUBLIC_SCHEMA_NAME = "public"
 # Schemas the router never serves and the operator never creates for a tenant.
 TENANTRY_TEMPLATE_SCHEMA = env.string("TENANTRY_TEMPLATE_SCHEMA", "tenant_template")
 
+# Public schema: the tenant catalogue, people, billing and platform settings.
 SHARED_APPS = [
     "django_tenants",
     "tenantry.tenancy",
+    "tenantry.accounts",
+    "tenantry.billing",
+    "tenantry.system",
     "tenantry.core",
+    "tenantry.dashboard",
+    "tenantry.api",
+    "django.contrib.admin",
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
 ]
+# Each tenant's own schema: its business data.
 TENANT_APPS = [
     "django.contrib.contenttypes",
     "tenantry.projects",
@@ -45,6 +56,7 @@ DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
 MIDDLEWARE = [
     "tenantry.core.middleware.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "tenantry.tenancy.middleware.TenantRoutingMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -113,9 +125,68 @@ CACHES = {
 }
 SESSION_ENGINE = "django.contrib.sessions.backends.cache"
 
+# --- Accounts -------------------------------------------------------------------------------------
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = ["tenantry.accounts.backends.TenantMembershipBackend"]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "dashboard:home"
+LOGOUT_REDIRECT_URL = "accounts:login"
+# Failed logins allowed per email and per client address at one tenant, per minute.
+TENANTRY_LOGIN_RATE = env.string("TENANTRY_LOGIN_RATE", "5/m")
+TENANTRY_TRIAL_DAYS = env.integer("TENANTRY_TRIAL_DAYS", 14)
+
+# Locally mail goes to the console (the local platform's web log); a cluster sets SMTP variables.
+EMAIL_BACKEND = env.string("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env.string("EMAIL_HOST", "localhost")
+EMAIL_PORT = env.integer("EMAIL_PORT", 25)
+DEFAULT_FROM_EMAIL = env.string("DEFAULT_FROM_EMAIL", "Tenantry <no-reply@tenantry.dev>")
+
+# --- Security ---------------------------------------------------------------------------------------
+# Behind TLS (every cluster install) cookies are Secure and HSTS is on; the local platform serves
+# plain http on loopback and turns this off.
+SECURE = env.boolean("TENANTRY_SECURE", not DEBUG)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = SECURE
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = CSRF_COOKIE_SAMESITE = "Lax"
+SECURE_HSTS_SECONDS = 31536000 if SECURE else 0
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if SECURE else None
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.integer("DJANGO_MAX_BODY_BYTES", 1024 * 1024)
+
+# --- REST API ---------------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["tenantry.api.permissions.IsTenantMember"],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 25,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_VERSIONING_CLASS": "rest_framework.versioning.NamespaceVersioning",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Tenantry API",
+    "DESCRIPTION": "The API of one tenant, served at that tenant's host.",
+    "VERSION": "v1",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+
 # --- Static files and the rest ------------------------------------------------------------------
 STATIC_URL = "/static/"
 STATIC_ROOT = Path(env.string("DJANGO_STATIC_ROOT", str(BASE_DIR.parent.parent / ".local" / "static")))
+# Front-end packages come from npm (package.json at the repository root), never from a CDN.
+NODE_MODULES = Path(env.string("TENANTRY_NODE_MODULES", str(BASE_DIR.parent.parent / "node_modules")))
+STATICFILES_DIRS = [("vendor/chart.js", NODE_MODULES / "chart.js" / "dist")]
+WHITENOISE_USE_FINDERS = True
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True

@@ -79,10 +79,10 @@ def ensure_venv() -> None:
     stamp.write_text(digest)
 
 
-def _checked(argv: list[str], out, what: str, log: Path) -> None:
+def _checked(argv: list[str], out, what: str, log: Path, cwd: Path | None = None) -> None:
     out.flush()
-    if subprocess.run(argv, stdout=out, stderr=subprocess.STDOUT).returncode:
-        failing = [line for line in log.read_text().splitlines() if "ERROR" in line or "error:" in line][-3:]
+    if subprocess.run(argv, stdout=out, stderr=subprocess.STDOUT, cwd=cwd).returncode:
+        failing = [line for line in log.read_text().splitlines() if "ERROR" in line or "error" in line.lower()][-3:]
         raise PlatformError(f"{what} failed; log: {log}\n" + "\n".join(failing))
 
 
@@ -104,8 +104,25 @@ def ensure_binaries() -> dict[str, Path]:
     return binaries
 
 
+def ensure_node_modules() -> None:
+    """Front-end packages the app serves as its own static files (package-lock.json pins them)."""
+    lock = config.ROOT / "package-lock.json"
+    digest = hashlib.sha256(lock.read_bytes()).hexdigest()
+    stamp = config.ROOT / "node_modules" / ".tenantry-deps"
+    if stamp.exists() and stamp.read_text() == digest:
+        return
+    if shutil.which("npm") is None:
+        raise PlatformError("npm is not installed: the app's front-end packages (package.json) need Node.js and npm")
+    say("installing front-end packages from package-lock.json")
+    log = config.LOGS / "npm.log"
+    with log.open("a") as out:
+        _checked(["npm", "ci", "--no-audit", "--no-fund"], out, "npm ci of package-lock.json", log, cwd=config.ROOT)
+    stamp.write_text(digest)
+
+
 def ensure_all() -> None:
     config.LOGS.mkdir(parents=True, exist_ok=True)
     ensure_debian_packages()
     ensure_venv()
+    ensure_node_modules()
     ensure_binaries()

@@ -6,6 +6,7 @@ import pytest
 from django.db import connections, transaction
 
 from localplatform import config
+from tenantry.accounts.models import User
 from tenantry.db.base import TenantOutsideTransaction
 from tenantry.projects.models import Project
 from tenantry.tenancy.services import TenantSpec, provision_tenant
@@ -46,11 +47,12 @@ def test_a_tenant_query_outside_a_transaction_is_refused(pooled, two_tenants):
 def test_each_transaction_sees_its_own_tenant_and_nothing_leaks_under_concurrency(pooled, two_tenants):
     """Threads alternate tenants through one small PgBouncer pool; every transaction must see its
     own tenant's rows, and every autocommit query afterwards the plain public search_path."""
+    owner = User.objects.create_user(f"{uuid.uuid4().hex[:8]}@example.com")
     for schema in two_tenants:
         conn = connections[pooled]
         conn.set_schema(schema)
         with transaction.atomic(using=pooled):
-            Project.objects.using(pooled).create(name=schema)
+            Project.objects.using(pooled).create(name=schema, owner_id=owner.pk)
         conn.set_schema_to_public()
 
     errors: list[str] = []

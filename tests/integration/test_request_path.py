@@ -1,20 +1,16 @@
 """Requests through this run's gunicorn -> PgBouncer -> PostgreSQL, routed by Host header."""
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tenantry.tenancy.services import TenantSpec, provision_tenant
+from harness import new_tenant
 
 pytestmark = pytest.mark.integration
 
 
 def make_tenant(**overrides) -> tuple[str, str]:
-    name = "r" + uuid.uuid4().hex[:8]
-    host = f"{name}.test.localhost"
-    provision_tenant(TenantSpec(**{"resource": f"ns/{name}", "schema": f"t_{name}",
-                                   "display_name": f"Tenant {name}", "domains": (host,), **overrides}))
-    return host, f"t_{name}"
+    made = new_tenant(**overrides)
+    return made.host, made.schema
 
 
 def test_each_host_is_served_from_its_own_schema(web_app):

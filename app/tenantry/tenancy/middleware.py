@@ -10,6 +10,7 @@ from django.shortcuts import render
 from tenantry.tenancy.selectors import tenant_for_host
 
 SUSPENDED_RETRY_AFTER_SECONDS = 3600
+PUBLIC_URLCONF = "tenantry.urls_public"
 
 
 def request_host(request) -> str:
@@ -23,7 +24,9 @@ class TenantRoutingMiddleware:
     def __call__(self, request):
         host = request_host(request)
         if host == settings.BASE_DOMAIN:
-            request.tenant = None  # the platform's public site, served from the public schema
+            # The platform's own site: public schema, its own URLs, no tenant.
+            request.tenant = None
+            request.urlconf = PUBLIC_URLCONF
             return self.get_response(request)
         tenant = tenant_for_host(host)
         if tenant is None:

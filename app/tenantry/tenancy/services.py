@@ -6,10 +6,13 @@ where they stopped.
 """
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.management import call_command
 from django.db import connection, transaction
+from django.db.migrations.loader import MigrationLoader
 
 from tenantry.tenancy import naming
+from tenantry.tenancy.clone import clone_schema
 from tenantry.tenancy.models import Domain, Tenant
 from tenantry.tenancy.selectors import host_cache, host_cache_key
 
@@ -80,13 +83,59 @@ def _claim_rows(spec: TenantSpec) -> Tenant:
     return tenant
 
 
-def ensure_schema(schema: str) -> None:
-    """Create the schema if missing and apply pending tenant migrations (a no-op when current)."""
+def ensure_schema(schema: str) -> str:
+    """Make `schema` exist with every tenant migration applied; say how ("cloned", "migrated",
+    "current"). A new schema is cloned from the template when the template is fully migrated
+    (flat cost), otherwise created and migrated; an existing one resumes any pending migration,
+    which is also how a crash half way through migrating is repaired."""
     naming.validate_schema(schema)
+    template = settings.TENANTRY_TEMPLATE_SCHEMA
+    if not schema_exists(schema):
+        if schema_exists(template) and not pending_migrations(template):
+            with transaction.atomic():
+                clone_schema(template, schema)
+            return "cloned"
+        _create_schema(schema)
+    elif not pending_migrations(schema):
+        return "current"
+    _migrate(schema)
+    return "migrated"
+
+
+def ensure_template() -> str:
+    """Create or bring up to date the schema new tenants are cloned from (run at every deploy)."""
+    template = settings.TENANTRY_TEMPLATE_SCHEMA
+    if not schema_exists(template):
+        _create_schema(template)
+    elif not pending_migrations(template):
+        return "current"
+    _migrate(template)
+    return "migrated"
+
+
+def pending_migrations(schema: str) -> set[tuple[str, str]]:
+    """Leaf migrations on disk that `schema` has not recorded (a tenant schema records every app's
+    migrations, shared ones included, so the leaves say whether it is current)."""
+    leaves = set(MigrationLoader(None, ignore_no_migrations=True).graph.leaf_nodes())
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT to_regclass(%s)", [f"{connection.ops.quote_name(schema)}.django_migrations"])
+        if cursor.fetchone()[0] is None:
+            return leaves
+        cursor.execute(f"SELECT app, name FROM {connection.ops.quote_name(schema)}.django_migrations")
+        applied = set(cursor.fetchall())
+    return leaves - applied
+
+
+def _create_schema(schema: str) -> None:
     with connection.cursor() as cursor:
         cursor.execute(f"CREATE SCHEMA IF NOT EXISTS {connection.ops.quote_name(schema)}")
-    call_command("migrate_schemas", schema_name=schema, tenant=True, interactive=False, verbosity=0)
-    connection.set_schema_to_public()
+
+
+def _migrate(schema: str) -> None:
+    try:
+        call_command("migrate_schemas", schema_name=schema, tenant=True, interactive=False, verbosity=0)
+    finally:
+        connection.set_schema_to_public()
 
 
 def schema_exists(schema: str) -> bool:

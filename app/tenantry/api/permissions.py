@@ -1,0 +1,6 @@
+"""TEMPORARY: replaced by the API work."""
+from rest_framework.permissions import IsAuthenticated
+
+
+class IsTenantMember(IsAuthenticated):
+    pass
