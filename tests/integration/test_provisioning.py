@@ -2,10 +2,12 @@
 import uuid
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from harness import direct
 from tenantry.tenancy.models import Domain, Tenant
-from tenantry.tenancy.selectors import tenant_for_host
+from tenantry.tenancy.routing import tenant_for_host
 from tenantry.tenancy.services import ProvisioningConflict, TenantSpec, provision_tenant, release_tenant
 
 pytestmark = pytest.mark.integration
@@ -88,3 +90,16 @@ def test_release_keeps_or_drops_the_schema_by_policy(database):
     assert Tenant.objects.get(resource=f"ns/{kept}").state == Tenant.State.RETAINED
     assert not Tenant.objects.filter(resource=f"ns/{dropped}").exists()
     assert tenant_for_host(f"{kept}.test.localhost") is None
+
+
+def test_a_warm_host_lookup_makes_no_query_and_a_state_change_is_seen_at_once(database):
+    name = fresh()
+    provision_tenant(spec(name))
+    host = f"{name}.test.localhost"
+    assert tenant_for_host(host).state == Tenant.State.ACTIVE
+    with CaptureQueriesContext(connection) as queries:
+        assert tenant_for_host(host).schema_name == f"t_{name}"
+    assert len(queries) == 0
+
+    provision_tenant(spec(name, suspended=True))
+    assert tenant_for_host(host).suspended

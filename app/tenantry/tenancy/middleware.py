@@ -7,7 +7,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.shortcuts import render
 
-from tenantry.tenancy.selectors import tenant_for_host
+from tenantry.tenancy.routing import tenant_for_host
 
 SUSPENDED_RETRY_AFTER_SECONDS = 3600
 PUBLIC_URLCONF = "tenantry.urls_public"

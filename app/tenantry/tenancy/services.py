@@ -14,7 +14,7 @@ from django.db.migrations.loader import MigrationLoader
 from tenantry.tenancy import naming
 from tenantry.tenancy.clone import clone_schema
 from tenantry.tenancy.models import Domain, Tenant
-from tenantry.tenancy.selectors import host_cache, host_cache_key
+from tenantry.tenancy import routing
 
 
 class ProvisioningConflict(Exception):
@@ -48,7 +48,7 @@ def provision_tenant(spec: TenantSpec) -> Tenant:
     ensure_schema(tenant.schema_name)
     tenant.state = Tenant.State.SUSPENDED if spec.suspended else Tenant.State.ACTIVE
     tenant.save(update_fields=["state", "updated_at"])
-    invalidate_hosts(spec.domains)
+    routing.invalidate()
     return tenant
 
 
@@ -79,7 +79,7 @@ def _claim_rows(spec: TenantSpec) -> Tenant:
         if row.is_primary != (position == 0):
             row.is_primary = position == 0
             row.save(update_fields=["is_primary"])
-    invalidate_hosts(stale)
+    transaction.on_commit(routing.invalidate)  # even if the schema step fails next
     return tenant
 
 
@@ -149,12 +149,11 @@ def release_tenant(resource: str, drop_schema: bool) -> None:
     tenant = Tenant.objects.filter(resource=resource).first()
     if tenant is None:
         return
-    domains = list(tenant.domains.values_list("domain", flat=True))
     with transaction.atomic():
         tenant.domains.all().delete()
         tenant.state = Tenant.State.RETAINED
         tenant.save(update_fields=["state", "updated_at"])
-    invalidate_hosts(domains)
+    routing.invalidate()
     if drop_schema:
         naming.validate_schema(tenant.schema_name)
         with connection.cursor() as cursor:
@@ -162,5 +161,3 @@ def release_tenant(resource: str, drop_schema: bool) -> None:
         tenant.delete()
 
 
-def invalidate_hosts(domains) -> None:
-    host_cache().delete_many([host_cache_key(domain) for domain in domains])
