@@ -119,7 +119,7 @@ class App:
                              f"{log_file(f'operator-test-{RUN_ID}')}")
 
 
-def _start(components: list[Component]) -> None:
+def start_or_fail(components: list[Component]) -> None:
     try:
         start_all(components)
     except PlatformError as err:
@@ -130,7 +130,7 @@ def _start(components: list[Component]) -> None:
 def web_app(database):
     port = free_port()
     server = web(name=f"web-test-{RUN_ID}", port=port, db_name=database)
-    _start([server])
+    start_or_fail([server])
     yield App(database, port)
     stop(server.name, server.stop_signal)
 
@@ -140,7 +140,7 @@ def app(web_app, control_plane):
     """gunicorn plus an operator for this run's namespace and database."""
     runner = operator(name=f"operator-test-{RUN_ID}", port=free_port(), namespace=control_plane,
                       db_name=web_app.db_name, web_port=web_app.web_port)
-    _start([runner])
+    start_or_fail([runner])
     web_app.namespace = control_plane
     yield web_app
     # Tenants carry the operator's finalizer: remove them while the operator still runs.

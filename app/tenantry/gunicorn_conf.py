@@ -12,3 +12,6 @@ graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "10"))
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "5000"))
 max_requests_jitter = max_requests // 10
 accesslog = "-"
+# More than one thread per worker selects gunicorn's gthread worker: each thread keeps its own
+# database connection, which is how a pod puts many clients on PgBouncer.
+threads = int(os.environ.get("GUNICORN_THREADS", "1"))

@@ -240,6 +240,8 @@ def app_env(db_name: str = config.DB_NAME, pooled: bool = True) -> dict[str, str
         "TENANTRY_CACHE_PREFIX": db_name,
         "TENANTRY_BASE_DOMAIN": config.BASE_DOMAIN,
         "DJANGO_DEBUG": "0",
+        # Plain http on loopback: cookies cannot be Secure-only here (a cluster install keeps them so).
+        "TENANTRY_SECURE": "0",
         "DJANGO_SECRET_KEY": "local-development-only-" + db_name,
         "PYTHONUNBUFFERED": "1",
     }
@@ -257,8 +259,9 @@ def operator(name: str = "operator", port: int = config.PORTS["operator"], names
 
 
 def web(name: str = "web", port: int = config.PORTS["web"], db_name: str = config.DB_NAME,
-        workers: int = 2) -> Component:
-    env = {**app_env(db_name), "GUNICORN_BIND": f"{config.HOST}:{port}", "WEB_CONCURRENCY": str(workers)}
+        workers: int = 2, threads: int = 4, settings: str = "tenantry.settings") -> Component:
+    env = {**app_env(db_name), "GUNICORN_BIND": f"{config.HOST}:{port}", "WEB_CONCURRENCY": str(workers),
+           "GUNICORN_THREADS": str(threads), "DJANGO_SETTINGS_MODULE": settings}
     return Component(
         name=name, title=f"the web app under gunicorn ({name})", port=port, env=env, cwd=config.ROOT,
         # The container image's command (see Dockerfile), with the settings in the environment.

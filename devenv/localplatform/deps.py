@@ -21,6 +21,9 @@ DEBIAN_PACKAGES = {
     "pgbouncer": Path("/usr/sbin/pgbouncer"),
     "redis-server": Path("/usr/bin/redis-server"),
     "openssl": Path("/usr/bin/openssl"),
+    # The browser tests drive Debian's Chromium through its matching chromedriver.
+    "chromium": Path("/usr/bin/chromium"),
+    "chromium-driver": Path("/usr/bin/chromedriver"),
 }
 MIN_GO = (1, 25)
 

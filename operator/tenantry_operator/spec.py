@@ -13,4 +13,5 @@ def tenant_spec(namespace: str, name: str, spec: dict, base_domain: str) -> Tena
         domains=tuple(domain.lower() for domain in domains),
         plan=spec.get("plan", "free"),
         suspended=bool(spec.get("suspended", False)),
+        owner_email=(spec.get("owner") or {}).get("email"),
     ).validated()

@@ -103,3 +103,13 @@ def test_a_warm_host_lookup_makes_no_query_and_a_state_change_is_seen_at_once(da
 
     provision_tenant(spec(name, suspended=True))
     assert tenant_for_host(host).suspended
+
+
+def test_the_owner_email_becomes_the_first_owner_once(database):
+    from tenantry.accounts.models import Membership
+
+    name = fresh()
+    tenant = provision_tenant(spec(name, owner_email=f"Boss@{name}.example.com"))
+    provision_tenant(spec(name, owner_email=f"boss@{name}.example.com"))
+    owners = Membership.objects.filter(tenant=tenant, role=Membership.Role.OWNER)
+    assert [m.user.email for m in owners] == [f"boss@{name}.example.com"]

@@ -15,9 +15,10 @@ def test_defaults_follow_the_tenant_api():
 
 def test_explicit_fields_win_and_domains_are_lower_cased():
     spec = tenant_spec("team", "acme", {"schema": "acme_corp", "domains": ["Shop.Acme.com", "acme.io"],
-                                         "displayName": "Acme", "plan": "pro", "suspended": True}, "example.com")
-    assert (spec.schema, spec.domains, spec.display_name, spec.plan, spec.suspended) == \
-        ("acme_corp", ("shop.acme.com", "acme.io"), "Acme", "pro", True)
+                                         "displayName": "Acme", "plan": "pro", "suspended": True,
+                                         "owner": {"email": "boss@acme.io"}}, "example.com")
+    assert (spec.schema, spec.domains, spec.display_name, spec.plan, spec.suspended, spec.owner_email) == \
+        ("acme_corp", ("shop.acme.com", "acme.io"), "Acme", "pro", True, "boss@acme.io")
 
 
 @pytest.mark.parametrize("bad", [{"schema": "pg_catalog"}, {"schema": "public"}, {"domains": ["not a host"]},

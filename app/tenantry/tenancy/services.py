@@ -11,6 +11,8 @@ from django.core.management import call_command
 from django.db import connection, transaction
 from django.db.migrations.loader import MigrationLoader
 
+from tenantry.accounts.models import Membership
+from tenantry.accounts.services import ensure_member
 from tenantry.tenancy import naming
 from tenantry.tenancy.clone import clone_schema
 from tenantry.tenancy.models import Domain, Tenant
@@ -29,6 +31,7 @@ class TenantSpec:
     domains: tuple[str, ...]
     plan: str = "free"
     suspended: bool = False
+    owner_email: str | None = None  # becomes the tenant's first owner
 
     def validated(self) -> "TenantSpec":
         naming.validate_schema(self.schema)
@@ -46,6 +49,8 @@ def provision_tenant(spec: TenantSpec) -> Tenant:
     spec = spec.validated()
     tenant = _claim_rows(spec)
     ensure_schema(tenant.schema_name)
+    if spec.owner_email:
+        ensure_member(spec.owner_email, tenant.id, Membership.Role.OWNER)
     tenant.state = Tenant.State.SUSPENDED if spec.suspended else Tenant.State.ACTIVE
     tenant.save(update_fields=["state", "updated_at"])
     routing.invalidate()
