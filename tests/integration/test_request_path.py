@@ -58,3 +58,31 @@ def test_concurrent_requests_never_cross_tenants(web_app):
         results = list(pool.map(fetch, work))
     wrong = [(status, schema) for status, schema, ok in results if status != 200 or not ok]
     assert wrong == [], f"{len(wrong)} of {len(results)} responses were wrong: {wrong[:5]}"
+
+
+@pytest.mark.parametrize("host", ["evil.com/../admin", "a b.test.localhost", "<script>.localhost",
+                                  "acme.localhost:99999999", "'; DROP SCHEMA public; --"])
+def test_malformed_host_headers_get_a_plain_400(web_app, host):
+    status, _, page = web_app.get(host)
+    assert status == 400
+    assert "Traceback" not in page and "DROP SCHEMA" not in page
+
+
+def test_an_oversized_body_is_refused_without_a_stack_trace(web_app):
+    import http.client
+
+    host, _ = make_tenant()
+    conn = http.client.HTTPConnection("127.0.0.1", web_app.web_port, timeout=10)
+    body = "name=" + "x" * (2 * 1024 * 1024)
+    conn.request("POST", "/accounts/login/", body=body,
+                 headers={"Host": f"{host}:{web_app.web_port}", "Content-Type": "application/x-www-form-urlencoded"})
+    response = conn.getresponse()
+    page = response.read().decode()
+    assert response.status in (400, 403, 413)
+    assert "Traceback" not in page
+
+
+def test_an_unknown_path_at_a_tenant_gets_the_404_page(web_app):
+    host, _ = make_tenant()
+    status, _, page = web_app.get(host, "/no/such/page/")
+    assert status == 404 and "Not found" in page and "Traceback" not in page
