@@ -16,6 +16,8 @@ from .proc import PlatformError, log_file, log_tail, port_open, read_pid, run, s
 CRD = config.ROOT / "charts" / "tenantry" / "crds" / "tenants.tenantry.dev.yaml"
 EXAMPLES = config.ROOT / "manifests" / "examples"
 DEMO_TENANTS = ("acme", "globex")
+# A local-only password for the demo owners (owner@<tenant>.example.com, from manifests/examples).
+DEMO_PASSWORD = "tenantry-demo-2026"
 
 
 def ensure_running(component: Component, started: list[Component]) -> None:
@@ -113,9 +115,13 @@ def up() -> None:
     kubectl("apply", "-n", config.NAMESPACE, "-f", str(EXAMPLES))
     kubectl("wait", "-n", config.NAMESPACE, "--for=condition=Ready", "--timeout=120s",
             *[f"tenant/{name}" for name in DEMO_TENANTS])
+    for name in DEMO_TENANTS:
+        manage("seed_demo", f"--host={name}.{config.BASE_DOMAIN}", f"--email=owner@{name}.example.com",
+               f"--password={DEMO_PASSWORD}")
     say(f"the platform is up ({time.monotonic() - began:.1f}s)")
     print(f"""
   Open        http://acme.localhost:{config.PORTS['web']}/  and  http://globex.localhost:{config.PORTS['web']}/
+  Log in as   owner@acme.example.com / {DEMO_PASSWORD}  (globex: owner@globex.example.com, same password)
   kubectl     export KUBECONFIG={config.KUBECONFIG} PATH={config.BIN}:$PATH; kubectl get tenants
   Status      make status        Logs  {config.LOGS}/<component>.log
 """)
