@@ -30,6 +30,7 @@ SHARED_APPS = [
     "tenantry.billing",
     "tenantry.system",
     "tenantry.core",
+    "tenantry.backups",
     "tenantry.dashboard",
     "tenantry.api",
     "django.contrib.admin",
