@@ -1,24 +1,65 @@
-"""Operator configuration from TENANTRY_* environment variables, checked once at start."""
+"""Operator configuration from TENANTRY_* environment variables, checked once at start.
+
+A wrong value stops the operator with a message naming the variable and what it accepts, instead of
+an exception in the first reconcile.
+"""
+import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+
+def _fail(message: str):
+    raise SystemExit(f"operator configuration: {message}")
 
 
 @dataclass(frozen=True)
 class OperatorConfig:
-    base_domain: str
-    url_scheme: str
-    url_port: int | None
+    base_domain: str = "localhost"
+    url_scheme: str = "https"
+    url_port: int | None = None
+    # Routing: one Ingress per tenant, pointing at the web Service.
+    ingress_class: str | None = None
+    tls_secret: str | None = None
+    ingress_annotations: dict[str, str] = field(default_factory=dict)
+    web_service: str = "tenantry-web"
+    web_service_port: int = 8000
+    # Backups: a CronJob per tenant running the app image's backup command.
+    image: str = "tenantry:latest"
+    backup_dir: str = "/backups"
+    backup_pvc: str | None = None
+    app_secret: str = "tenantry-app"
 
     @classmethod
     def from_env(cls, environ=os.environ) -> "OperatorConfig":
-        port = environ.get("TENANTRY_PUBLIC_PORT", "")
-        if port and not port.isdigit():
-            raise SystemExit(f"TENANTRY_PUBLIC_PORT={port!r} must be a port number (or unset for 80/443)")
+        def port(name: str, default: int | None) -> int | None:
+            value = environ.get(name, "")
+            if not value:
+                return default
+            if not value.isdigit() or not 0 < int(value) < 65536:
+                _fail(f"{name}={value!r} must be a port number")
+            return int(value)
+
         scheme = environ.get("TENANTRY_PUBLIC_SCHEME", "https")
         if scheme not in ("http", "https"):
-            raise SystemExit(f"TENANTRY_PUBLIC_SCHEME={scheme!r} must be http or https")
-        return cls(base_domain=environ.get("TENANTRY_BASE_DOMAIN", "localhost"), url_scheme=scheme,
-                   url_port=int(port) if port else None)
+            _fail(f"TENANTRY_PUBLIC_SCHEME={scheme!r} must be http or https")
+        try:
+            annotations = json.loads(environ.get("TENANTRY_INGRESS_ANNOTATIONS", "{}"))
+        except json.JSONDecodeError as exc:
+            _fail(f"TENANTRY_INGRESS_ANNOTATIONS is not JSON ({exc}); give an object of strings")
+        if not isinstance(annotations, dict) or not all(isinstance(v, str) for v in annotations.values()):
+            _fail("TENANTRY_INGRESS_ANNOTATIONS must be a JSON object of strings")
+        return cls(
+            base_domain=environ.get("TENANTRY_BASE_DOMAIN", "localhost"), url_scheme=scheme,
+            url_port=port("TENANTRY_PUBLIC_PORT", None),
+            ingress_class=environ.get("TENANTRY_INGRESS_CLASS") or None,
+            tls_secret=environ.get("TENANTRY_INGRESS_TLS_SECRET") or None, ingress_annotations=annotations,
+            web_service=environ.get("TENANTRY_WEB_SERVICE", "tenantry-web"),
+            web_service_port=port("TENANTRY_WEB_SERVICE_PORT", 8000),
+            image=environ.get("TENANTRY_IMAGE", "tenantry:latest"),
+            backup_dir=environ.get("TENANTRY_BACKUP_DIR", "/backups"),
+            backup_pvc=environ.get("TENANTRY_BACKUP_PVC") or None,
+            app_secret=environ.get("TENANTRY_APP_SECRET", "tenantry-app"),
+        )
 
     def url_for(self, domain: str) -> str:
         port = f":{self.url_port}" if self.url_port else ""
