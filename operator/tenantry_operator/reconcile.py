@@ -1,18 +1,23 @@
 """One reconcile pass for a Tenant: each step idempotent, the outcome a status to write.
 
-Kopf-free, so the handler in `main` stays a few lines and this module can be driven directly.
-Steps run in the order of DESIGN.md section 4; this pass has the schema step, later ones (routing,
-backup) add their own condition the same way.
+Kopf-free, so the handler in `main` stays a few lines. Steps run in the order of DESIGN.md section 4
+— schema and public rows, then routing, then backups — and each sets its own condition; a later step
+runs only when the data it would expose exists. Ready is True only when every step is.
 """
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Callable
 
 from django.db import close_old_connections
+from kubernetes.client.exceptions import ApiException
 
 from tenantry.tenancy import naming
-from tenantry.tenancy.services import ProvisioningConflict, provision_tenant
+from tenantry.tenancy.services import ProvisioningConflict, TenantSpec, provision_tenant
+from tenantry_operator import children
 from tenantry_operator.conditions import is_true, set_condition
 from tenantry_operator.config import OperatorConfig
 from tenantry_operator.spec import tenant_spec
+
+STEPS = ("SchemaReady", "RoutingReady", "BackupReady")
 
 
 @dataclass
@@ -20,42 +25,87 @@ class Outcome:
     status: dict
     error: str | None = None
     permanent: bool = False  # the spec can never work as written: do not retry until it changes
-    warnings: list[str] = field(default_factory=list)
 
 
-def reconcile(namespace: str, name: str, spec: dict, generation: int, status: dict,
-              config: OperatorConfig) -> Outcome:
-    conditions = list(status.get("conditions") or [])
+@dataclass
+class Resource:
+    namespace: str
+    name: str
+    uid: str
+    generation: int
+    spec: dict
+    status: dict
 
-    def outcome(phase: str, error: str | None = None, permanent: bool = False, **extra) -> Outcome:
-        ready = is_true(conditions, "SchemaReady") and error is None
-        reason = "Reconciled" if ready else ("InvalidSpec" if permanent else "Provisioning")
-        message = "tenant is served" if ready else (error or "provisioning")
-        final = set_condition(conditions, "Ready", ready, reason, message, generation)
-        return Outcome(status={"phase": phase, "observedGeneration": generation, "conditions": final, **extra},
-                       error=error, permanent=permanent)
+
+def reconcile(tenant: Resource, config: OperatorConfig, apply: Callable[[dict], dict]) -> Outcome:
+    conditions = list(tenant.status.get("conditions") or [])
+
+    def mark(type_: str, ok: bool, reason: str, message: str) -> None:
+        nonlocal conditions
+        conditions = set_condition(conditions, type_, ok, reason, message, tenant.generation)
+
+    def finish(phase: str, error: str | None = None, permanent: bool = False, **extra) -> Outcome:
+        ready = error is None and all(is_true(conditions, step) for step in STEPS)
+        mark("Ready", ready, "Reconciled" if ready else ("InvalidSpec" if permanent else "Reconciling"),
+             "tenant is served" if ready else (error or "reconciling"))
+        return Outcome(status={"phase": phase, "observedGeneration": tenant.generation, "conditions": conditions,
+                               **extra}, error=error, permanent=permanent)
+
+    def skip_later_steps(reason: str) -> None:
+        for step in STEPS[1:]:
+            mark(step, False, reason, "waits for the schema")
 
     try:
-        wanted = tenant_spec(namespace, name, spec, config.base_domain)
+        wanted = tenant_spec(tenant.namespace, tenant.name, tenant.spec, config.base_domain)
     except naming.InvalidName as exc:
-        conditions = set_condition(conditions, "SchemaReady", False, "InvalidSpec", str(exc), generation)
-        return outcome("Failed", str(exc), permanent=True)
+        mark("SchemaReady", False, "InvalidSpec", str(exc))
+        skip_later_steps("InvalidSpec")
+        return finish("Failed", str(exc), permanent=True)
 
+    error = _provision(wanted, mark)
+    if error:
+        skip_later_steps("SchemaNotReady")
+        return finish("Failed" if error[1] else "Provisioning", error[0], permanent=error[1])
+
+    try:
+        apply(children.ingress(tenant.name, tenant.namespace, tenant.uid, list(wanted.domains), config))
+        mark("RoutingReady", True, "IngressApplied", f"routes {', '.join(wanted.domains)}")
+    except ApiException as exc:
+        mark("RoutingReady", False, "IngressFailed", _api_error(exc))
+    backup = tenant.spec.get("backup") or {}
+    try:
+        apply(children.backup_cronjob(tenant.name, tenant.namespace, tenant.uid, wanted.schema, backup,
+                                      wanted.suspended, config))
+        enabled = backup.get("enabled", True)
+        mark("BackupReady", True, "Scheduled" if enabled else "Disabled",
+             f"backups at '{backup.get('schedule', '0 3 * * *')}'" if enabled else "backups are disabled")
+    except ApiException as exc:
+        mark("BackupReady", False, "CronJobFailed", _api_error(exc))
+
+    failed = [step for step in STEPS if not is_true(conditions, step)]
+    extra = {"schema": wanted.schema, "domains": list(wanted.domains), "url": config.url_for(wanted.domains[0])}
+    if failed:
+        return finish("Provisioning", f"not ready: {', '.join(failed)}", **extra)
+    return finish("Suspended" if wanted.suspended else "Ready", **extra)
+
+
+def _provision(wanted: TenantSpec, mark) -> tuple[str, bool] | None:
+    """Schema and public rows; returns (error, permanent) or None."""
     close_old_connections()
     try:
         provision_tenant(wanted)
     except ProvisioningConflict as exc:
-        conditions = set_condition(conditions, "SchemaReady", False, "Conflict", str(exc), generation)
-        return outcome("Failed", str(exc), permanent=True)
+        mark("SchemaReady", False, exc.reason, str(exc))
+        return str(exc), True
     except Exception as exc:  # a database that is down or a failed migration: retried with backoff
-        close_old_connections()
         message = f"{type(exc).__name__}: {exc}".strip()
-        conditions = set_condition(conditions, "SchemaReady", False, "ProvisioningFailed", message, generation)
-        return outcome("Provisioning", message)
+        mark("SchemaReady", False, "ProvisioningFailed", message)
+        return message, False
     finally:
         close_old_connections()
+    mark("SchemaReady", True, "SchemaProvisioned", f"schema {wanted.schema} is migrated")
+    return None
 
-    conditions = set_condition(conditions, "SchemaReady", True, "SchemaProvisioned",
-                               f"schema {wanted.schema} is migrated", generation)
-    return outcome("Suspended" if wanted.suspended else "Ready", schema=wanted.schema,
-                   domains=list(wanted.domains), url=config.url_for(wanted.domains[0]))
+
+def _api_error(exc: ApiException) -> str:
+    return f"Kubernetes API {exc.status}: {exc.reason}"

@@ -2,9 +2,15 @@
 
 Runs against this run's own operator and gunicorn (see harness.app), on the real kube-apiserver.
 """
+import json
+import os
+import subprocess
+
 import pytest
 
 from harness import direct, unique
+from localplatform import config
+from localplatform.components import app_env
 from localplatform.proc import PlatformError
 
 pytestmark = pytest.mark.e2e
@@ -41,8 +47,16 @@ def test_a_tenant_applied_with_kubectl_becomes_ready_and_is_served(app):
     assert tenant["status"]["phase"] == "Ready"
     assert tenant["status"]["schema"] == schema
     assert tenant["status"]["observedGeneration"] == tenant["metadata"]["generation"] == 1
-    assert condition(tenant, "SchemaReady")["status"] == "True"
+    for step in ("SchemaReady", "RoutingReady", "BackupReady"):
+        assert condition(tenant, step)["status"] == "True", step
+        assert condition(tenant, step)["observedGeneration"] == 1
     assert schema_exists(app.db_name, schema)
+
+    ingress = json.loads(app.kubectl("get", "ingress", f"tenant-{name}", "-o", "json"))
+    assert [rule["host"] for rule in ingress["spec"]["rules"]] == [f"{name}.localhost"]
+    assert ingress["metadata"]["ownerReferences"][0]["uid"] == tenant["metadata"]["uid"]
+    cronjob = json.loads(app.kubectl("get", "cronjob", f"tenant-{name}-backup", "-o", "json"))
+    assert cronjob["spec"]["concurrencyPolicy"] == "Forbid" and cronjob["spec"]["suspend"] is False
 
     status, _, page = app.get(f"{name}.localhost")
     assert status == 200
@@ -76,7 +90,7 @@ def test_a_domain_taken_by_another_tenant_fails_the_newcomer_only(app):
     app.wait_for(lambda: app.tenant(intruder).get("status", {}).get("phase") == "Failed", what=f"{intruder} Failed")
     failed = app.tenant(intruder)
     assert condition(failed, "Ready")["status"] == "False"
-    assert condition(failed, "SchemaReady")["reason"] == "Conflict"
+    assert condition(failed, "SchemaReady")["reason"] == "DomainConflict"
     assert f"already belongs to tenant {app.namespace}/{owner}" in condition(failed, "SchemaReady")["message"]
 
     status, _, page = app.get(f"{owner}.localhost")
@@ -95,3 +109,34 @@ def test_deletion_follows_the_deletion_policy(app):
     assert app.get(f"{kept}.localhost")[0] == 404
     assert schema_exists(app.db_name, "t_" + kept.replace("-", "_"))
     assert not schema_exists(app.db_name, "t_" + dropped.replace("-", "_"))
+
+
+def test_the_backup_cronjob_runs_the_real_backup_command(app, tmp_path):
+    """No kubelet runs here, so the test runs the CronJob's container command itself, as the pod would."""
+    name = unique("backed")
+    app.apply(manifest(name, backup="{schedule: '30 1 * * *', retention: 2}"))
+    app.wait_for(lambda: ready_at_current_generation(app, name), what=f"{name} Ready")
+    cronjob = json.loads(app.kubectl("get", "cronjob", f"tenant-{name}-backup", "-o", "json"))
+    assert cronjob["spec"]["schedule"] == "30 1 * * *"
+    container = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
+    command = [str(config.VENV / "bin" / "python") if part == "python" else part for part in container["command"]]
+    command = [f"--dir={tmp_path}" if part.startswith("--dir=") else part for part in command]
+    env = {**os.environ, **app_env(app.db_name, pooled=False),
+           **{item["name"]: item["value"] for item in container["env"]}}
+    result = subprocess.run(command, env=env, capture_output=True, text=True, cwd=config.ROOT / "app")
+    assert result.returncode == 0, result.stderr
+    schema = "t_" + name.replace("-", "_")
+    assert len(list((tmp_path / schema).glob("*.dump"))) == 1 and "sha256=" in result.stdout
+
+
+def test_children_are_garbage_collected_with_the_tenant(app):
+    name = unique("gc")
+    app.apply(manifest(name))
+    app.wait_for(lambda: ready_at_current_generation(app, name), what=f"{name} Ready")
+    app.kubectl("delete", "tenant", name, "--timeout=60s")
+
+    def gone() -> bool:
+        left = app.kubectl("get", "ingress,cronjob", "-l", f"tenantry.dev/tenant={name}", "-o", "name")
+        return left.strip() == ""
+
+    app.wait_for(gone, timeout=60, what="kube-controller-manager to collect the Ingress and CronJob")

@@ -20,7 +20,12 @@ from tenantry.tenancy import routing
 
 
 class ProvisioningConflict(Exception):
-    """The spec asks for something another tenant owns; nothing was changed."""
+    """The spec asks for something another tenant owns (or changes what cannot change); nothing
+    was changed. `reason` is a CamelCase word for a status condition."""
+
+    def __init__(self, message: str, reason: str):
+        super().__init__(message)
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -63,24 +68,26 @@ def _claim_rows(spec: TenantSpec) -> Tenant:
     if tenant is None:
         other = Tenant.objects.filter(schema_name=spec.schema).first()
         if other is not None:
-            raise ProvisioningConflict(f"schema {spec.schema!r} already belongs to tenant {other.resource}")
+            raise ProvisioningConflict(f"schema {spec.schema!r} already belongs to tenant {other.resource}",
+                                       "SchemaConflict")
         tenant = Tenant(resource=spec.resource, schema_name=spec.schema)
     elif tenant.schema_name != spec.schema:
         raise ProvisioningConflict(f"schema is immutable: this tenant uses {tenant.schema_name!r}, "
-                                   f"the spec asks for {spec.schema!r}")
+                                   f"the spec asks for {spec.schema!r}", "SchemaImmutable")
     tenant.display_name, tenant.plan = spec.display_name, spec.plan
     tenant.save()
 
     taken = (Domain.objects.filter(domain__in=spec.domains).exclude(tenant=tenant)
              .select_related("tenant").first())
     if taken is not None:
-        raise ProvisioningConflict(f"domain {taken.domain!r} already belongs to tenant {taken.tenant.resource}")
+        raise ProvisioningConflict(f"domain {taken.domain!r} already belongs to tenant {taken.tenant.resource}",
+                                   "DomainConflict")
     stale = list(tenant.domains.exclude(domain__in=spec.domains).values_list("domain", flat=True))
     tenant.domains.filter(domain__in=stale).delete()
     for position, domain in enumerate(spec.domains):
         row, _ = Domain.objects.get_or_create(domain=domain, defaults={"tenant": tenant, "is_primary": position == 0})
         if row.tenant_id != tenant.id:  # claimed by another tenant since the check above
-            raise ProvisioningConflict(f"domain {domain!r} already belongs to another tenant")
+            raise ProvisioningConflict(f"domain {domain!r} already belongs to another tenant", "DomainConflict")
         if row.is_primary != (position == 0):
             row.is_primary = position == 0
             row.save(update_fields=["is_primary"])
