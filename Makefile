@@ -3,7 +3,7 @@ PYTHON ?= python3
 PLATFORM = PYTHONPATH=devenv $(PYTHON) -m localplatform
 PYTEST = .venv/bin/pytest
 
-.PHONY: up down status clean deps test test-unit
+.PHONY: up down status clean deps lint test test-unit
 
 up: ## Install what is missing and start the whole platform on 127.0.0.1
 	$(PLATFORM) up
@@ -20,8 +20,11 @@ clean: ## Stop everything and delete .local/
 deps: ## Install Debian packages, the virtualenv and the Go-built binaries
 	$(PLATFORM) deps
 
-test: deps ## The whole suite: unit, integration and end-to-end, on real services
+test: deps lint ## The whole suite: unit, integration, end-to-end and browser, on real services
 	$(PYTEST)
+
+lint: ## ruff over every Python file of the project
+	.venv/bin/ruff check app operator devenv tests
 
 test-unit: deps ## Only the tests that need no running service
 	$(PYTEST) tests/unit

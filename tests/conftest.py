@@ -24,6 +24,12 @@ import django  # noqa: E402
 
 django.setup()
 
+from django.conf import settings  # noqa: E402
+
+# Tests serve static files through the finders (WHITENOISE_USE_FINDERS); an existing STATIC_ROOT
+# only stops whitenoise warning that `make up` has not collected them yet.
+settings.STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+
 from django.test.utils import setup_test_environment  # noqa: E402
 
 setup_test_environment()  # mail to django.core.mail.outbox, template context captured

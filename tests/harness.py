@@ -2,23 +2,25 @@
 import http.client
 import json
 import os
+import re
 import socket
 import subprocess
 import time
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import psycopg
 import pytest
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
+from conftest import RUN_ID, TEST_DB
 from localplatform import config
 from localplatform.components import Component, infrastructure, operator, web
 from localplatform.proc import PlatformError, log_file, read_pid, stop
 from localplatform.stack import ensure_namespace, install_crd, kubectl, migrate, start_all
-
-from conftest import RUN_ID, TEST_DB
 
 if TYPE_CHECKING:
     from tenantry.accounts.models import User
@@ -54,7 +56,7 @@ def services():
 
 def direct(db: str = config.DB_NAME, **kwargs) -> psycopg.Connection:
     """A direct (not pooled) connection to PostgreSQL, for checks behind the app's back."""
-    return psycopg.connect(config.database_url("postgres", db), autocommit=True, **kwargs)
+    return psycopg.connect(config.database_url(config.PORTS["postgres"], db), autocommit=True, **kwargs)
 
 
 @pytest.fixture(scope="session")
@@ -176,29 +178,60 @@ class TestTenant:
         return user
 
     def logged_in_client(self, role: str = "member") -> tuple[Client, "User"]:
+        from django_tenants.utils import tenant_context
+
         client = self.client()
         user = self.user(role)
-        client.force_login(user, backend="tenantry.accounts.backends.TenantMembershipBackend")
+        with tenant_context(self.tenant):  # sessions are cached under the tenant's schema
+            client.force_login(user, backend="tenantry.accounts.backends.TenantMembershipBackend")
         return client, user
 
 
 def new_tenant(**overrides) -> TestTenant:
-    """Provision a fresh tenant in this run's database (schema, rows, domain)."""
+    """Provision a fresh tenant in this run's database (schema, rows, domain). No tenant-wide plan
+    unless asked (plan="free"), so billing tests start from a tenant nobody pays for."""
     from tenantry.tenancy.services import TenantSpec, provision_tenant
 
     name = overrides.pop("name", None) or "t" + uuid.uuid4().hex[:8]
     host = f"{name}.test.localhost"
     spec = {"resource": f"test/{name}", "schema": f"t_{name}", "display_name": f"Tenant {name}",
-            "domains": (host,), **overrides}
+            "domains": (host,), "plan": None, **overrides}
     tenant = provision_tenant(TenantSpec(**spec))
     return TestTenant(tenant=tenant, host=spec["domains"][0])
 
 
-@pytest.fixture
-def tenant(database) -> TestTenant:
-    return new_tenant()
+def _plan_of(request) -> str | None:
+    """A module or test marked `tenant_plan("free")` gets tenants on that plan, as the operator
+    makes them; unmarked ones get tenants nobody pays for."""
+    marker = request.node.get_closest_marker("tenant_plan")
+    return marker.args[0] if marker else None
 
 
 @pytest.fixture
-def other_tenant(database) -> TestTenant:
-    return new_tenant()
+def tenant(request, database) -> TestTenant:
+    return new_tenant(plan=_plan_of(request))
+
+
+@pytest.fixture
+def other_tenant(request, database) -> TestTenant:
+    return new_tenant(plan=_plan_of(request))
+
+
+@contextmanager
+def pooled_statements():
+    """Capture statements as a web pod sends them behind PgBouncer (one SET LOCAL per transaction),
+    not the session-level SET django-tenants repeats before every cursor on this process's direct
+    connection. Use around one request of the in-process test client."""
+    from django.db import connection
+
+    connection.pooled = True
+    try:
+        with CaptureQueriesContext(connection) as captured:
+            yield captured
+    finally:
+        connection.pooled = False
+
+
+def statement_kinds(captured) -> list[str]:
+    """["BEGIN", "SET LOCAL", "SELECT", ...]: what each captured statement is."""
+    return [re.match(r"SET LOCAL|\w+", query["sql"]).group() for query in captured.captured_queries]

@@ -24,6 +24,8 @@ TENANTRY_TEMPLATE_SCHEMA = env.string("TENANTRY_TEMPLATE_SCHEMA", "tenant_templa
 
 # Public schema: the tenant catalogue, people, billing and platform settings.
 SHARED_APPS = [
+    # Before django_tenants, whose admin templates assume every request has a tenant.
+    "django.contrib.admin",
     "django_tenants",
     "tenantry.tenancy",
     "tenantry.accounts",
@@ -33,7 +35,6 @@ SHARED_APPS = [
     "tenantry.backups",
     "tenantry.dashboard",
     "tenantry.api",
-    "django.contrib.admin",
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",
@@ -140,6 +141,11 @@ LOGIN_REDIRECT_URL = "dashboard:home"
 LOGOUT_REDIRECT_URL = "accounts:login"
 # Failed logins allowed per email and per client address at one tenant, per minute.
 TENANTRY_LOGIN_RATE = env.string("TENANTRY_LOGIN_RATE", "5/m")
+# Behind an ingress every client has the proxy's address: name the request header (e.g.
+# HTTP_X_REAL_IP) the ingress sets, or one attacker's failures would lock a tenant's login for all.
+RATELIMIT_IP_META_KEY = env.string("TENANTRY_CLIENT_IP_HEADER", "REMOTE_ADDR")
+# Emails are unique case-insensitively by a database constraint (accounts.User.Meta).
+SILENCED_SYSTEM_CHECKS = ["auth.W004"]
 TENANTRY_TRIAL_DAYS = env.integer("TENANTRY_TRIAL_DAYS", 14)
 
 # Locally mail goes to the console (the local platform's web log); a cluster sets SMTP variables.
@@ -177,7 +183,7 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "Tenantry API",
     "DESCRIPTION": "The API of one tenant, served at that tenant's host.",
-    "VERSION": "v1",
+    "VERSION": None,
     "SERVE_INCLUDE_SCHEMA": False,
 }
 

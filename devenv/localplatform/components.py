@@ -9,9 +9,9 @@ import os
 import signal
 import ssl
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from . import config, gotools, pki
 from .proc import chown_for_service, port_open, run, service_user
@@ -100,9 +100,6 @@ def bootstrap_database() -> None:
 
 # --- PgBouncer ----------------------------------------------------------------------------------
 
-PGB_DIR = config.LOCAL / "pgbouncer"
-
-
 def pgbouncer_ini(listen_port: int, server_port: int, auth_file: Path) -> str:
     """Transaction pooling, as in production: a server connection belongs to a client only for the
     length of one transaction, which is exactly what makes session-level `SET search_path` unsafe."""
@@ -126,21 +123,22 @@ stats_users = {config.DB_USER}
 """
 
 
-def _prepare_pgbouncer() -> None:
-    PGB_DIR.mkdir(parents=True, exist_ok=True)
-    auth = PGB_DIR / "userlist.txt"
-    auth.write_text(f'"{config.DB_USER}" "{config.DB_PASSWORD}"\n')
-    ini = PGB_DIR / "pgbouncer.ini"
-    ini.write_text(pgbouncer_ini(config.PORTS["pgbouncer"], config.PORTS["postgres"], auth))
-    for path in (PGB_DIR, auth, ini):
-        chown_for_service(path)
-    os.chmod(auth, 0o600)
+def pgbouncer(name: str = "pgbouncer", port: int = config.PORTS["pgbouncer"]) -> Component:
+    """PgBouncer in front of our PostgreSQL; tests start private ones under other names and ports."""
+    folder = config.LOCAL / name
 
+    def prepare() -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        auth = folder / "userlist.txt"
+        auth.write_text(f'"{config.DB_USER}" "{config.DB_PASSWORD}"\n')
+        ini = folder / "pgbouncer.ini"
+        ini.write_text(pgbouncer_ini(port, config.PORTS["postgres"], auth))
+        for path in (folder, auth, ini):
+            chown_for_service(path)
+        os.chmod(auth, 0o600)
 
-def pgbouncer() -> Component:
-    port = config.PORTS["pgbouncer"]
-    return Component(name="pgbouncer", title="PgBouncer", port=port, prepare=_prepare_pgbouncer,
-                     argv=lambda: ["pgbouncer", str(PGB_DIR / "pgbouncer.ini")],
+    return Component(name=name, title="PgBouncer" if name == "pgbouncer" else f"PgBouncer ({name})", port=port,
+                     prepare=prepare, argv=lambda: ["pgbouncer", str(folder / "pgbouncer.ini")],
                      ready=lambda: port_open(port), user=service_user(), stop_signal=signal.SIGINT)
 
 
@@ -148,7 +146,8 @@ def pgbouncer() -> Component:
 
 def redis(name: str = "redis", port: int = config.PORTS["redis"]) -> Component:
     data = config.LOCAL / name
-    return Component(name=name, title=f"Redis ({name})" if name != "redis" else "Redis", port=port, prepare=lambda: data.mkdir(parents=True, exist_ok=True),
+    return Component(name=name, title=f"Redis ({name})" if name != "redis" else "Redis", port=port,
+                     prepare=lambda: data.mkdir(parents=True, exist_ok=True),
                      argv=lambda: ["redis-server", "--bind", config.HOST, "--port", str(port), "--dir", str(data),
                                    "--save", "", "--appendonly", "no", "--daemonize", "no",
                                    "--maxmemory", "256mb", "--maxmemory-policy", "allkeys-lru"],
@@ -229,12 +228,14 @@ def venv_bin(command: str) -> str:
     return str(config.VENV / "bin" / command)
 
 
-def app_env(db_name: str = config.DB_NAME, pooled: bool = True) -> dict[str, str]:
+def app_env(db_name: str = config.DB_NAME, pooled: bool = True,
+            pgbouncer_port: int = config.PORTS["pgbouncer"]) -> dict[str, str]:
     """The environment the Django settings read. Web traffic goes through PgBouncer; the operator
     provisions and migrates over a direct connection, because DDL and migrations need a session."""
+    port = pgbouncer_port if pooled else config.PORTS["postgres"]
     return {
         "DJANGO_SETTINGS_MODULE": "tenantry.settings",
-        "DATABASE_URL": config.database_url("pgbouncer" if pooled else "postgres", db_name),
+        "DATABASE_URL": config.database_url(port, db_name),
         "TENANTRY_DB_POOLED": "1" if pooled else "0",
         "REDIS_URL": config.redis_url(),
         "TENANTRY_CACHE_PREFIX": db_name,
@@ -259,8 +260,10 @@ def operator(name: str = "operator", port: int = config.PORTS["operator"], names
 
 
 def web(name: str = "web", port: int = config.PORTS["web"], db_name: str = config.DB_NAME,
-        workers: int = 2, threads: int = 4, settings: str = "tenantry.settings") -> Component:
-    env = {**app_env(db_name), "GUNICORN_BIND": f"{config.HOST}:{port}", "WEB_CONCURRENCY": str(workers),
+        workers: int = 2, threads: int = 4, settings: str = "tenantry.settings",
+        pgbouncer_port: int = config.PORTS["pgbouncer"]) -> Component:
+    env = {**app_env(db_name, pgbouncer_port=pgbouncer_port), "GUNICORN_BIND": f"{config.HOST}:{port}",
+           "WEB_CONCURRENCY": str(workers),
            "GUNICORN_THREADS": str(threads), "DJANGO_SETTINGS_MODULE": settings}
     return Component(
         name=name, title=f"the web app under gunicorn ({name})", port=port, env=env, cwd=config.ROOT,

@@ -45,8 +45,8 @@ NAMESPACE = "tenantry"
 BASE_DOMAIN = "localhost"
 
 
-def database_url(port_key: str = "pgbouncer", db: str = DB_NAME) -> str:
-    return f"postgresql://{DB_USER}:{DB_PASSWORD}@{HOST}:{PORTS[port_key]}/{db}"
+def database_url(port: int, db: str = DB_NAME) -> str:
+    return f"postgresql://{DB_USER}:{DB_PASSWORD}@{HOST}:{port}/{db}"
 
 
 def redis_url() -> str:

@@ -8,8 +8,7 @@ import shutil
 import time
 
 from . import config, pki
-from .components import (Component, api_server_url, app_env, bootstrap_database, infrastructure, operator,
-                         venv_bin, web)
+from .components import Component, api_server_url, app_env, bootstrap_database, infrastructure, operator, venv_bin, web
 from .deps import ensure_all, say
 from .proc import PlatformError, log_file, log_tail, port_open, read_pid, run, spawn, stop
 
@@ -109,6 +108,7 @@ def up() -> None:
     ensure_all()
     start_all(infrastructure())
     migrate()
+    manage("collectstatic", "--noinput", "-v", "0")  # as the image build does; served by whitenoise
     install_crd()
     ensure_namespace(config.NAMESPACE)
     start_all(app_components())

@@ -71,7 +71,8 @@ def backup_cronjob(tenant: str, namespace: str, uid: str, schema: str, backup: d
             "suspend": suspended or not backup.get("enabled", True),
             "concurrencyPolicy": "Forbid",
             "successfulJobsHistoryLimit": 3, "failedJobsHistoryLimit": 3,
-            "jobTemplate": {"spec": {"backoffLimit": 2, "template": {"metadata": {"labels": {f"{GROUP}/tenant": tenant}},
-                            "spec": {"restartPolicy": "OnFailure", "containers": [container], "volumes": volumes}}}},
+            "jobTemplate": {"spec": {"backoffLimit": 2, "template": {
+                "metadata": {"labels": {f"{GROUP}/tenant": tenant}},
+                "spec": {"restartPolicy": "OnFailure", "containers": [container], "volumes": volumes}}}},
         },
     }

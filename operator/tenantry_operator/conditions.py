@@ -3,11 +3,11 @@
 Pure functions over plain lists of dicts, so they are tested without a cluster. lastTransitionTime
 changes only when the status flips, which is what lets `kubectl wait` and alerting reason about age.
 """
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 
 def now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def set_condition(conditions: list[dict], type_: str, status: bool, reason: str, message: str,

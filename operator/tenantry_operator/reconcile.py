@@ -4,8 +4,8 @@ Kopf-free, so the handler in `main` stays a few lines. Steps run in the order of
 — schema and public rows, then routing, then backups — and each sets its own condition; a later step
 runs only when the data it would expose exists. Ready is True only when every step is.
 """
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from django.db import close_old_connections
 from kubernetes.client.exceptions import ApiException
@@ -96,6 +96,9 @@ def _provision(wanted: TenantSpec, mark) -> tuple[str, bool] | None:
         provision_tenant(wanted)
     except ProvisioningConflict as exc:
         mark("SchemaReady", False, exc.reason, str(exc))
+        return str(exc), True
+    except naming.InvalidName as exc:  # checks that need the database, such as an unknown plan
+        mark("SchemaReady", False, "InvalidSpec", str(exc))
         return str(exc), True
     except Exception as exc:  # a database that is down or a failed migration: retried with backoff
         message = f"{type(exc).__name__}: {exc}".strip()

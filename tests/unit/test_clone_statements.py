@@ -4,7 +4,8 @@ CATALOG = Catalog(
     tables=["projects_project"],
     constraints=[
         ("projects_project", "projects_project_owner_fk", "FOREIGN KEY (owner_id) REFERENCES accounts_user(id)", "f"),
-        ("projects_project", "projects_project_self_fk", "FOREIGN KEY (parent_id) REFERENCES tenant_template.projects_project(id)", "f"),
+        ("projects_project", "projects_project_self_fk",
+         "FOREIGN KEY (parent_id) REFERENCES tenant_template.projects_project(id)", "f"),
         ("projects_project", "projects_project_pkey", "PRIMARY KEY (id)", "p"),
         ("projects_project", "positive_budget", "CHECK ((budget >= 0))", "c"),
     ],

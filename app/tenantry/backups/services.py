@@ -10,7 +10,7 @@ import json
 import os
 import subprocess
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
@@ -51,7 +51,7 @@ def backup_schema(schema: str, directory: Path) -> Manifest:
     naming.validate_schema(schema)
     target = Path(directory) / schema
     target.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     dump = target / f"{stamp}{DUMP_SUFFIX}"
     partial = dump.with_suffix(".partial")
     info = _conninfo()

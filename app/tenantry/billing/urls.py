@@ -1,9 +1,9 @@
 from django.urls import path
 
-from tenantry.core.placeholder import placeholder
+from tenantry.billing import views
 
 app_name = "billing"
 urlpatterns = [
-    path("", placeholder, name="overview"),
-    path("subscribe/<slug:plan>/", placeholder, name="subscribe"),
+    path("", views.overview, name="overview"),
+    path("subscribe/<slug:plan>/", views.subscribe, name="subscribe"),
 ]

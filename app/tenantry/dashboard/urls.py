@@ -1,10 +1,10 @@
 from django.urls import path
 
-from tenantry.core.placeholder import placeholder
+from tenantry.dashboard import views
 
 app_name = "dashboard"
 urlpatterns = [
-    path("", placeholder, name="home"),
-    path("analytics/", placeholder, name="analytics"),
-    path("export.csv", placeholder, name="export"),
+    path("", views.home, name="home"),
+    path("analytics/", views.analytics, name="analytics"),
+    path("export.csv", views.export_csv, name="export"),
 ]

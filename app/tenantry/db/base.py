@@ -50,8 +50,10 @@ class DatabaseWrapper(TenantsDatabaseWrapper):
             return
         if not self.in_atomic_block:
             if self.schema_name in (None, get_public_schema_name()):
-                # The role's default search_path is `public`, and we never change it at session
-                # level, so a public query in autocommit needs nothing.
+                # The role's default search_path is `public`. Another client of the same pooler could
+                # still have left a session-level path behind, so the router runs every request
+                # (public ones too) in a transaction that sets the path; only probes like /readyz's
+                # SELECT 1 get here.
                 return
             raise TenantOutsideTransaction(
                 f"Query for tenant schema {self.schema_name!r} outside a transaction: behind a "

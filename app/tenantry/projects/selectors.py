@@ -4,10 +4,12 @@ from django.db.models import Q, QuerySet
 from tenantry.projects.models import Project
 
 
-def project_list(search: str = "") -> QuerySet[Project]:
+def project_list(search: str = "", status: str = "") -> QuerySet[Project]:
     projects = Project.objects.select_related("owner")
     if search:
         projects = projects.filter(Q(name__icontains=search) | Q(description__icontains=search))
+    if status:
+        projects = projects.filter(status=status)
     return projects
 
 

@@ -1,12 +1,12 @@
 from django.urls import path
 
-from tenantry.core.placeholder import placeholder
+from tenantry.projects import views
 
 app_name = "projects"
 urlpatterns = [
-    path("", placeholder, name="list"),
-    path("new/", placeholder, name="create"),
-    path("<int:pk>/", placeholder, name="detail"),
-    path("<int:pk>/edit/", placeholder, name="update"),
-    path("<int:pk>/delete/", placeholder, name="delete"),
+    path("", views.project_list, name="list"),
+    path("new/", views.project_create, name="create"),
+    path("<int:pk>/", views.project_detail, name="detail"),
+    path("<int:pk>/edit/", views.project_update, name="update"),
+    path("<int:pk>/delete/", views.project_delete, name="delete"),
 ]

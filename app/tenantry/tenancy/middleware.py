@@ -27,7 +27,8 @@ class TenantRoutingMiddleware:
             # The platform's own site: public schema, its own URLs, no tenant.
             request.tenant = None
             request.urlconf = PUBLIC_URLCONF
-            return self.get_response(request)
+            with transaction.atomic():
+                return self.get_response(request)
         tenant = tenant_for_host(host)
         if tenant is None:
             return render(request, "tenantry/unknown_host.html", {"host": host}, status=404)

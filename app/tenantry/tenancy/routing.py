@@ -10,6 +10,7 @@ deleting keys, also closes the race where a reader stores what it read just befo
 from dataclasses import dataclass
 
 from django.core.cache import caches
+from django.db import transaction
 
 from tenantry.tenancy.models import Domain, Tenant
 
@@ -58,6 +59,7 @@ def tenant_for_host(host: str) -> RoutedTenant | None:
     return routed
 
 
+@transaction.atomic  # sets search_path = public, whatever a pooled server session carries
 def _from_database(host: str) -> RoutedTenant | None:
     domain = (Domain.objects.select_related("tenant")
               .filter(domain=host)

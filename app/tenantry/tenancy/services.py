@@ -13,10 +13,11 @@ from django.db.migrations.loader import MigrationLoader
 
 from tenantry.accounts.models import Membership
 from tenantry.accounts.services import ensure_member
-from tenantry.tenancy import naming
+from tenantry.billing.models import Plan
+from tenantry.billing.services import change_plan
+from tenantry.tenancy import naming, routing
 from tenantry.tenancy.clone import clone_schema
 from tenantry.tenancy.models import Domain, Tenant
-from tenantry.tenancy import routing
 
 
 class ProvisioningConflict(Exception):
@@ -34,7 +35,9 @@ class TenantSpec:
     schema: str
     display_name: str
     domains: tuple[str, ...]
-    plan: str = "free"
+    # A billing plan code: the tenant gets a subscription to it (a tenant-wide plan covers every
+    # member). None leaves billing to each person (their own trial or plan).
+    plan: str | None = "free"
     suspended: bool = False
     owner_email: str | None = None  # becomes the tenant's first owner
 
@@ -52,14 +55,25 @@ class TenantSpec:
 def provision_tenant(spec: TenantSpec) -> Tenant:
     """Make the public rows and the schema match `spec`; return the tenant, active or suspended."""
     spec = spec.validated()
+    plan = _plan(spec.plan) if spec.plan else None
     tenant = _claim_rows(spec)
     ensure_schema(tenant.schema_name)
     if spec.owner_email:
         ensure_member(spec.owner_email, tenant.id, Membership.Role.OWNER)
+    if plan is not None:
+        change_plan(tenant, plan)  # a no-op when already on it
     tenant.state = Tenant.State.SUSPENDED if spec.suspended else Tenant.State.ACTIVE
     tenant.save(update_fields=["state", "updated_at"])
     routing.invalidate()
     return tenant
+
+
+def _plan(code: str) -> Plan:
+    plan = Plan.objects.filter(code=code, is_active=True).first()
+    if plan is None:
+        offered = ", ".join(Plan.objects.filter(is_active=True).values_list("code", flat=True))
+        raise naming.InvalidName(f"unknown plan {code!r}: choose one of {offered}")
+    return plan
 
 
 @transaction.atomic
@@ -74,7 +88,7 @@ def _claim_rows(spec: TenantSpec) -> Tenant:
     elif tenant.schema_name != spec.schema:
         raise ProvisioningConflict(f"schema is immutable: this tenant uses {tenant.schema_name!r}, "
                                    f"the spec asks for {spec.schema!r}", "SchemaImmutable")
-    tenant.display_name, tenant.plan = spec.display_name, spec.plan
+    tenant.display_name, tenant.plan = spec.display_name, spec.plan or ""
     tenant.save()
 
     taken = (Domain.objects.filter(domain__in=spec.domains).exclude(tenant=tenant)
