@@ -91,6 +91,7 @@ class App:
         self.db_name = db_name
         self.web_port = web_port
         self.namespace = ""
+        self.operator: Component | None = None
 
     def get(self, host: str, path: str = "/") -> tuple[int, dict, str]:
         """GET through gunicorn with the given Host header, as a browser at that host would."""
@@ -141,9 +142,10 @@ def web_app(database):
 def app(web_app, control_plane):
     """gunicorn plus an operator for this run's namespace and database."""
     runner = operator(name=f"operator-test-{RUN_ID}", port=free_port(), namespace=control_plane,
-                      db_name=web_app.db_name, web_port=web_app.web_port)
+                      db_name=web_app.db_name, web_port=web_app.web_port, drift_interval_seconds=3)
     start_or_fail([runner])
     web_app.namespace = control_plane
+    web_app.operator = runner
     yield web_app
     # Tenants carry the operator's finalizer: remove them while the operator still runs.
     subprocess.run([str(config.BIN / "kubectl"), f"--kubeconfig={config.KUBECONFIG}", "-n", control_plane,

@@ -249,9 +249,12 @@ def app_env(db_name: str = config.DB_NAME, pooled: bool = True,
 
 
 def operator(name: str = "operator", port: int = config.PORTS["operator"], namespace: str = config.NAMESPACE,
-             db_name: str = config.DB_NAME, web_port: int = config.PORTS["web"]) -> Component:
+             db_name: str = config.DB_NAME, web_port: int = config.PORTS["web"],
+             drift_interval_seconds: float = 60) -> Component:
     env = {**app_env(db_name, pooled=False), "KUBECONFIG": str(config.KUBECONFIG),
-           "TENANTRY_PUBLIC_SCHEME": "http", "TENANTRY_PUBLIC_PORT": str(web_port)}
+           "TENANTRY_PUBLIC_SCHEME": "http", "TENANTRY_PUBLIC_PORT": str(web_port),
+           "TENANTRY_BACKUP_DIR": str(config.LOCAL / "backups" / name),
+           "TENANTRY_DRIFT_INTERVAL_SECONDS": str(drift_interval_seconds)}
     return Component(
         name=name, title=f"the Tenant operator ({name})", port=port, env=env, cwd=config.ROOT,
         argv=lambda: [venv_bin("kopf"), "run", "--standalone", f"--namespace={namespace}",

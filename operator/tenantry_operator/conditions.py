@@ -26,3 +26,9 @@ def set_condition(conditions: list[dict], type_: str, status: bool, reason: str,
 
 def is_true(conditions: list[dict], type_: str) -> bool:
     return any(c.get("type") == type_ and c.get("status") == "True" for c in conditions)
+
+
+def transitions(old: list[dict], new: list[dict]) -> list[dict]:
+    """Conditions of `new` whose status or reason differs from `old`: what deserves an event."""
+    before = {c.get("type"): (c.get("status"), c.get("reason")) for c in old}
+    return [c for c in new if before.get(c["type"]) != (c["status"], c["reason"])]

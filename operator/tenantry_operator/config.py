@@ -12,6 +12,19 @@ def _fail(message: str):
     raise SystemExit(f"operator configuration: {message}")
 
 
+def _seconds(environ, name: str, default: float) -> float:
+    value = environ.get(name, "")
+    if not value:
+        return default
+    try:
+        seconds = float(value)
+    except ValueError:
+        _fail(f"{name}={value!r} must be a number of seconds")
+    if seconds <= 0:
+        _fail(f"{name}={value!r} must be more than zero")
+    return seconds
+
+
 @dataclass(frozen=True)
 class OperatorConfig:
     base_domain: str = "localhost"
@@ -28,6 +41,8 @@ class OperatorConfig:
     backup_dir: str = "/backups"
     backup_pvc: str | None = None
     app_secret: str = "tenantry-app"
+    # How often every Tenant is reconciled again, to find and repair drift.
+    drift_interval_seconds: float = 60
 
     @classmethod
     def from_env(cls, environ=os.environ) -> "OperatorConfig":
@@ -59,6 +74,7 @@ class OperatorConfig:
             backup_dir=environ.get("TENANTRY_BACKUP_DIR", "/backups"),
             backup_pvc=environ.get("TENANTRY_BACKUP_PVC") or None,
             app_secret=environ.get("TENANTRY_APP_SECRET", "tenantry-app"),
+            drift_interval_seconds=_seconds(environ, "TENANTRY_DRIFT_INTERVAL_SECONDS", 60),
         )
 
     def url_for(self, domain: str) -> str:

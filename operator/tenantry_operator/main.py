@@ -1,7 +1,8 @@
-"""Kopf wiring only: settings and thin handlers over `reconcile`.
+"""Kopf wiring only: settings and thin handlers over `reconcile` and `deletion`.
 
 Kopf's own bookkeeping (progress, last-handled spec) goes to annotations under tenantry.dev, so
-`.status` holds only API-convention fields that we write ourselves.
+`.status` holds only API-convention fields that we write ourselves. Every change of a condition
+becomes a Kubernetes event on the Tenant.
 """
 import logging
 
@@ -10,11 +11,12 @@ import kopf
 
 django.setup()  # the provisioning service is Django code; settings come from the environment
 
-from tenantry.tenancy.services import release_tenant  # noqa: E402
 from tenantry_operator import GROUP, PLURAL, VERSION  # noqa: E402
+from tenantry_operator.conditions import transitions  # noqa: E402
 from tenantry_operator.config import OperatorConfig  # noqa: E402
+from tenantry_operator.deletion import delete_tenant  # noqa: E402
 from tenantry_operator.kube import Applier, load_configuration  # noqa: E402
-from tenantry_operator.reconcile import Resource, reconcile  # noqa: E402
+from tenantry_operator.reconcile import Outcome, Resource, reconcile  # noqa: E402
 
 CONFIG = OperatorConfig.from_env()
 RETRY_DELAY_SECONDS = 10
@@ -33,14 +35,22 @@ def configure(settings: kopf.OperatorSettings, **_) -> None:
     applier = Applier()
 
 
-@kopf.on.resume(GROUP, VERSION, PLURAL)
-@kopf.on.create(GROUP, VERSION, PLURAL)
-@kopf.on.update(GROUP, VERSION, PLURAL, field="spec")
-def reconcile_tenant(namespace, name, uid, spec, meta, status, patch, logger, **_) -> None:
+def _reconcile(body, namespace, name, uid, spec, meta, status, patch) -> Outcome:
     tenant = Resource(namespace=namespace, name=name, uid=uid, generation=meta["generation"], spec=dict(spec),
                       status=dict(status))
     result = reconcile(tenant, CONFIG, applier.apply)
     patch.status.update(result.status)
+    for changed in transitions(tenant.status.get("conditions") or [], result.status["conditions"]):
+        kopf.event(body, type="Normal" if changed["status"] == "True" else "Warning",
+                   reason=changed["reason"], message=f"{changed['type']}: {changed['message']}")
+    return result
+
+
+@kopf.on.resume(GROUP, VERSION, PLURAL)
+@kopf.on.create(GROUP, VERSION, PLURAL)
+@kopf.on.update(GROUP, VERSION, PLURAL, field="spec")
+def reconcile_tenant(body, namespace, name, uid, spec, meta, status, patch, logger, **_) -> None:
+    result = _reconcile(body, namespace, name, uid, spec, meta, status, patch)
     if result.error and result.permanent:
         raise kopf.PermanentError(result.error)
     if result.error:
@@ -48,6 +58,13 @@ def reconcile_tenant(namespace, name, uid, spec, meta, status, patch, logger, **
     logger.info("tenant %s/%s is %s", namespace, name, result.status["phase"])
 
 
+@kopf.timer(GROUP, VERSION, PLURAL, interval=CONFIG.drift_interval_seconds, initial_delay=CONFIG.drift_interval_seconds)
+def repair_drift(body, namespace, name, uid, spec, meta, status, patch, **_) -> None:
+    """The same idempotent pass on a timer: an edited or deleted child is applied again, a vanished
+    schema is reported (SchemaMissing), a fixed one goes back to Ready."""
+    _reconcile(body, namespace, name, uid, spec, meta, status, patch)
+
+
 @kopf.on.delete(GROUP, VERSION, PLURAL)
-def release(namespace, name, spec, **_) -> None:
-    release_tenant(f"{namespace}/{name}", drop_schema=spec.get("deletionPolicy") == "Delete")
+def release(body, namespace, name, spec, status, **_) -> None:
+    kopf.info(body, reason="Deleted", message=delete_tenant(namespace, name, dict(spec), dict(status), CONFIG))

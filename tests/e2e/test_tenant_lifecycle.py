@@ -12,6 +12,7 @@ from harness import direct, unique
 from localplatform import config
 from localplatform.components import app_env
 from localplatform.proc import PlatformError
+from tenantry.backups.services import Manifest, verify_backup
 
 pytestmark = pytest.mark.e2e
 
@@ -108,7 +109,12 @@ def test_deletion_follows_the_deletion_policy(app):
     app.kubectl("delete", "tenant", kept, dropped, "--timeout=60s")
     assert app.get(f"{kept}.localhost")[0] == 404
     assert schema_exists(app.db_name, "t_" + kept.replace("-", "_"))
-    assert not schema_exists(app.db_name, "t_" + dropped.replace("-", "_"))
+    dropped_schema = "t_" + dropped.replace("-", "_")
+    assert not schema_exists(app.db_name, dropped_schema)
+    # Delete took a final backup first, and it is whole.
+    manifests = list((config.LOCAL / "backups" / app.operator.name / dropped_schema).glob("*.json"))
+    assert len(manifests) == 1
+    verify_backup(config.LOCAL / "backups" / app.operator.name, Manifest(**json.loads(manifests[0].read_text())))
 
 
 def test_the_backup_cronjob_runs_the_real_backup_command(app, tmp_path):

@@ -113,3 +113,23 @@ def test_the_owner_email_becomes_the_first_owner_once(database):
     provision_tenant(spec(name, owner_email=f"boss@{name}.example.com"))
     owners = Membership.objects.filter(tenant=tenant, role=Membership.Role.OWNER)
     assert [m.user.email for m in owners] == [f"boss@{name}.example.com"]
+
+
+def test_a_served_tenant_whose_schema_vanished_is_reported_not_recreated_empty(database):
+    name = fresh()
+    provision_tenant(spec(name))
+    with direct(database) as conn:
+        conn.execute(f'DROP SCHEMA "t_{name}" CASCADE')
+    with pytest.raises(ProvisioningConflict, match="missing: restore it from a backup") as err:
+        provision_tenant(spec(name))
+    assert err.value.reason == "SchemaMissing"
+    assert f"t_{name}" not in schemas(database)
+
+
+def test_a_retained_tenant_applied_again_gets_its_data_back(database):
+    name = fresh()
+    provision_tenant(spec(name))
+    release_tenant(f"ns/{name}", drop_schema=False)
+    again = provision_tenant(spec(name))
+    assert again.state == Tenant.State.ACTIVE
+    assert tenant_for_host(f"{name}.test.localhost").schema_name == f"t_{name}"

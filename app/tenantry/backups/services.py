@@ -106,3 +106,16 @@ def prune(schema: str, directory: Path, keep: int) -> list[str]:
         manifest.unlink()
         removed.append(manifest.stem)
     return removed
+
+
+def verify_backup(directory: Path, manifest: Manifest) -> None:
+    """The dump named by `manifest` is on disk, whole (size and checksum) and readable by pg_restore;
+    raises BackupError otherwise. Restoring and comparing row counts is the restore drill's job."""
+    dump = Path(directory) / manifest.schema / manifest.dump_file
+    if not dump.exists():
+        raise BackupError(f"backup {dump} is missing")
+    if dump.stat().st_size != manifest.size_bytes or _sha256(dump) != manifest.sha256:
+        raise BackupError(f"backup {dump} does not match its manifest (size or checksum)")
+    listing = subprocess.run(["pg_restore", "--list", str(dump)], capture_output=True, text=True)
+    if listing.returncode != 0:
+        raise BackupError(f"pg_restore cannot read {dump}: {listing.stderr.strip()}")

@@ -57,6 +57,11 @@ def provision_tenant(spec: TenantSpec) -> Tenant:
     spec = spec.validated()
     plan = _plan(spec.plan) if spec.plan else None
     tenant = _claim_rows(spec)
+    if tenant.state in (Tenant.State.ACTIVE, Tenant.State.SUSPENDED) and not schema_exists(tenant.schema_name):
+        # A served tenant lost its data. Recreating the schema empty would hide that: a person must
+        # restore it from a backup (or delete the Tenant).
+        raise ProvisioningConflict(f"schema {tenant.schema_name!r} of this tenant is missing: restore it from a "
+                                   "backup; it is never recreated empty", "SchemaMissing")
     ensure_schema(tenant.schema_name)
     if spec.owner_email:
         ensure_member(spec.owner_email, tenant.id, Membership.Role.OWNER)
