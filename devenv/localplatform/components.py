@@ -250,8 +250,9 @@ def app_env(db_name: str = config.DB_NAME, pooled: bool = True,
 
 def operator(name: str = "operator", port: int = config.PORTS["operator"], namespace: str = config.NAMESPACE,
              db_name: str = config.DB_NAME, web_port: int = config.PORTS["web"],
-             drift_interval_seconds: float = 60) -> Component:
+             drift_interval_seconds: float = 60, metrics_port: int | None = None) -> Component:
     env = {**app_env(db_name, pooled=False), "KUBECONFIG": str(config.KUBECONFIG),
+           "TENANTRY_METRICS_PORT": str(metrics_port or ""), "TENANTRY_METRICS_ADDR": config.HOST,
            "TENANTRY_PUBLIC_SCHEME": "http", "TENANTRY_PUBLIC_PORT": str(web_port),
            "TENANTRY_BACKUP_DIR": str(config.LOCAL / "backups" / name),
            "TENANTRY_DRIFT_INTERVAL_SECONDS": str(drift_interval_seconds)}

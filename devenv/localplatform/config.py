@@ -34,6 +34,7 @@ PORTS = {
     "kube-apiserver": 16443,
     "kube-controller-manager": 11257,
     "operator": 18080,
+    "operator-metrics": 18081,
     "web": 8000,
 }
 

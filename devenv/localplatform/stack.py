@@ -96,7 +96,7 @@ def ensure_namespace(namespace: str) -> None:
 
 
 def app_components() -> list[Component]:
-    return [operator(), web()]
+    return [operator(metrics_port=config.PORTS["operator-metrics"]), web()]
 
 
 def all_components() -> list[Component]:

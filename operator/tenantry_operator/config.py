@@ -43,6 +43,9 @@ class OperatorConfig:
     app_secret: str = "tenantry-app"
     # How often every Tenant is reconciled again, to find and repair drift.
     drift_interval_seconds: float = 60
+    # Prometheus metrics: off when no port is given.
+    metrics_port: int | None = None
+    metrics_addr: str = "0.0.0.0"
 
     @classmethod
     def from_env(cls, environ=os.environ) -> "OperatorConfig":
@@ -75,6 +78,8 @@ class OperatorConfig:
             backup_pvc=environ.get("TENANTRY_BACKUP_PVC") or None,
             app_secret=environ.get("TENANTRY_APP_SECRET", "tenantry-app"),
             drift_interval_seconds=_seconds(environ, "TENANTRY_DRIFT_INTERVAL_SECONDS", 60),
+            metrics_port=port("TENANTRY_METRICS_PORT", None),
+            metrics_addr=environ.get("TENANTRY_METRICS_ADDR", "0.0.0.0"),
         )
 
     def url_for(self, domain: str) -> str:

@@ -11,7 +11,7 @@ import kopf
 
 django.setup()  # the provisioning service is Django code; settings come from the environment
 
-from tenantry_operator import GROUP, PLURAL, VERSION  # noqa: E402
+from tenantry_operator import GROUP, PLURAL, VERSION, metrics  # noqa: E402
 from tenantry_operator.conditions import transitions  # noqa: E402
 from tenantry_operator.config import OperatorConfig  # noqa: E402
 from tenantry_operator.deletion import delete_tenant  # noqa: E402
@@ -33,12 +33,18 @@ def configure(settings: kopf.OperatorSettings, **_) -> None:
     settings.posting.level = logging.INFO
     load_configuration()
     applier = Applier()
+    if CONFIG.metrics_port:
+        metrics.serve(CONFIG.metrics_port, CONFIG.metrics_addr)
 
 
-def _reconcile(body, namespace, name, uid, spec, meta, status, patch) -> Outcome:
+def _reconcile(trigger: str, body, namespace, name, uid, spec, meta, status, patch) -> Outcome:
     tenant = Resource(namespace=namespace, name=name, uid=uid, generation=meta["generation"], spec=dict(spec),
                       status=dict(status))
-    result = reconcile(tenant, CONFIG, applier.apply)
+    with metrics.timed(metrics.RECONCILE_SECONDS, trigger=trigger):
+        result = reconcile(tenant, CONFIG, applier.apply)
+    outcome = "ready" if not result.error else ("failed" if result.permanent else "retry")
+    metrics.RECONCILIATIONS.labels(trigger=trigger, result=outcome).inc()
+    metrics.record_phase(uid, result.status["phase"])
     patch.status.update(result.status)
     for changed in transitions(tenant.status.get("conditions") or [], result.status["conditions"]):
         kopf.event(body, type="Normal" if changed["status"] == "True" else "Warning",
@@ -50,7 +56,7 @@ def _reconcile(body, namespace, name, uid, spec, meta, status, patch) -> Outcome
 @kopf.on.create(GROUP, VERSION, PLURAL)
 @kopf.on.update(GROUP, VERSION, PLURAL, field="spec")
 def reconcile_tenant(body, namespace, name, uid, spec, meta, status, patch, logger, **_) -> None:
-    result = _reconcile(body, namespace, name, uid, spec, meta, status, patch)
+    result = _reconcile("change", body, namespace, name, uid, spec, meta, status, patch)
     if result.error and result.permanent:
         raise kopf.PermanentError(result.error)
     if result.error:
@@ -62,9 +68,11 @@ def reconcile_tenant(body, namespace, name, uid, spec, meta, status, patch, logg
 def repair_drift(body, namespace, name, uid, spec, meta, status, patch, **_) -> None:
     """The same idempotent pass on a timer: an edited or deleted child is applied again, a vanished
     schema is reported (SchemaMissing), a fixed one goes back to Ready."""
-    _reconcile(body, namespace, name, uid, spec, meta, status, patch)
+    _reconcile("timer", body, namespace, name, uid, spec, meta, status, patch)
 
 
 @kopf.on.delete(GROUP, VERSION, PLURAL)
-def release(body, namespace, name, spec, status, **_) -> None:
+def release(body, namespace, name, uid, spec, status, **_) -> None:
+    metrics.record_phase(uid, "Terminating")
     kopf.info(body, reason="Deleted", message=delete_tenant(namespace, name, dict(spec), dict(status), CONFIG))
+    metrics.record_phase(uid, None)

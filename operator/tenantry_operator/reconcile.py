@@ -12,7 +12,7 @@ from kubernetes.client.exceptions import ApiException
 
 from tenantry.tenancy import naming
 from tenantry.tenancy.services import ProvisioningConflict, TenantSpec, provision_tenant
-from tenantry_operator import children
+from tenantry_operator import children, metrics
 from tenantry_operator.conditions import is_true, set_condition
 from tenantry_operator.config import OperatorConfig
 from tenantry_operator.spec import tenant_spec
@@ -93,7 +93,8 @@ def _provision(wanted: TenantSpec, mark) -> tuple[str, bool] | None:
     """Schema and public rows; returns (error, permanent) or None."""
     close_old_connections()
     try:
-        provision_tenant(wanted)
+        with metrics.timed(metrics.PROVISIONING_SECONDS):
+            provision_tenant(wanted)
     except ProvisioningConflict as exc:
         mark("SchemaReady", False, exc.reason, str(exc))
         return str(exc), True

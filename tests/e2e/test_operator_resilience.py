@@ -1,13 +1,16 @@
 """The operator under faults: drift, a vanished schema, a crash half way, hostile specs."""
 import json
 import os
+import re
 import signal
 import time
+import urllib.request
 
 import pytest
 from test_tenant_lifecycle import condition, manifest, ready_at_current_generation, schema_exists
 
 from harness import direct, unique
+from localplatform import config
 from localplatform.proc import port_open, read_pid
 from localplatform.stack import start_all
 
@@ -89,3 +92,17 @@ def _waiting_on_a_lock(database: str) -> bool:
     with direct(database) as conn:
         return conn.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND wait_event_type = 'Lock'",
                             [database]).fetchone()[0] > 0
+
+
+def test_the_operator_exports_reconcile_metrics_without_per_tenant_series(app):
+    name = unique("metered")
+    applied_and_ready(app, name)
+    metrics_port = int(app.operator.env["TENANTRY_METRICS_PORT"])
+    with urllib.request.urlopen(f"http://{config.HOST}:{metrics_port}/metrics", timeout=5) as response:
+        text = response.read().decode()
+    ready = re.search(r'tenantry_operator_reconciliations_total\{result="ready",trigger="change"\} (\d+)', text)
+    assert ready and float(ready.group(1)) >= 1
+    phase = re.search(r'tenantry_operator_tenants\{phase="Ready"\} (\d+)', text)
+    assert phase and float(phase.group(1)) >= 1
+    assert "tenantry_operator_provisioning_duration_seconds_count" in text
+    assert name not in text  # no series per tenant
