@@ -250,15 +250,20 @@ def app_env(db_name: str = config.DB_NAME, pooled: bool = True,
 
 def operator(name: str = "operator", port: int = config.PORTS["operator"], namespace: str = config.NAMESPACE,
              db_name: str = config.DB_NAME, web_port: int = config.PORTS["web"],
-             drift_interval_seconds: float = 60, metrics_port: int | None = None) -> Component:
+             drift_interval_seconds: float = 60, metrics_port: int | None = None,
+             peering: str | None = None, peering_lifetime_seconds: int = 60) -> Component:
+    """One operator process. Without `peering` it runs standalone (the local platform runs one);
+    with it, replicas sharing the KopfPeering object of that name elect one active handler."""
     env = {**app_env(db_name, pooled=False), "KUBECONFIG": str(config.KUBECONFIG),
            "TENANTRY_METRICS_PORT": str(metrics_port or ""), "TENANTRY_METRICS_ADDR": config.HOST,
            "TENANTRY_PUBLIC_SCHEME": "http", "TENANTRY_PUBLIC_PORT": str(web_port),
            "TENANTRY_BACKUP_DIR": str(config.LOCAL / "backups" / name),
-           "TENANTRY_DRIFT_INTERVAL_SECONDS": str(drift_interval_seconds)}
+           "TENANTRY_DRIFT_INTERVAL_SECONDS": str(drift_interval_seconds),
+           "TENANTRY_PEERING_LIFETIME_SECONDS": str(peering_lifetime_seconds)}
     return Component(
         name=name, title=f"the Tenant operator ({name})", port=port, env=env, cwd=config.ROOT,
-        argv=lambda: [venv_bin("kopf"), "run", "--standalone", f"--namespace={namespace}",
+        argv=lambda: [venv_bin("kopf"), "run", *([f"--peering={peering}"] if peering else ["--standalone"]),
+                      f"--namespace={namespace}",
                       f"--liveness=http://{config.HOST}:{port}/healthz", "-m", "tenantry_operator.main"],
         ready=lambda: http_ok(f"http://{config.HOST}:{port}/healthz"))
 

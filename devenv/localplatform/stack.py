@@ -12,7 +12,7 @@ from .components import Component, api_server_url, app_env, bootstrap_database, 
 from .deps import ensure_all, say
 from .proc import PlatformError, log_file, log_tail, port_open, read_pid, run, spawn, stop
 
-CRD = config.ROOT / "charts" / "tenantry" / "crds" / "tenants.tenantry.dev.yaml"
+CRDS = config.ROOT / "charts" / "tenantry" / "crds"
 EXAMPLES = config.ROOT / "manifests" / "examples"
 DEMO_TENANTS = ("acme", "globex")
 # A local-only password for the demo owners (owner@<tenant>.example.com, from manifests/examples).
@@ -86,8 +86,10 @@ def migrate(db_name: str = config.DB_NAME) -> None:
 
 
 def install_crd() -> None:
-    kubectl("apply", "--server-side", "--force-conflicts", "-f", str(CRD))
-    kubectl("wait", "--for=condition=Established", "crd/tenants.tenantry.dev", "--timeout=60s")
+    """The chart's CRDs: Tenant, and Kopf's peering resource for operator replicas."""
+    kubectl("apply", "--server-side", "--force-conflicts", "-f", str(CRDS))
+    kubectl("wait", "--for=condition=Established", "crd/tenants.tenantry.dev", "crd/kopfpeerings.kopf.dev",
+            "--timeout=60s")
 
 
 def ensure_namespace(namespace: str) -> None:

@@ -43,6 +43,10 @@ class OperatorConfig:
     app_secret: str = "tenantry-app"
     # How often every Tenant is reconciled again, to find and repair drift.
     drift_interval_seconds: float = 60
+    # Peering between replicas: the highest priority handles Tenants, the others stand by. Each
+    # replica draws a random priority unless one is given (equal priorities would freeze them all).
+    peering_priority: int | None = None
+    peering_lifetime_seconds: int = 60
     # Prometheus metrics: off when no port is given.
     metrics_port: int | None = None
     metrics_addr: str = "0.0.0.0"
@@ -78,6 +82,8 @@ class OperatorConfig:
             backup_pvc=environ.get("TENANTRY_BACKUP_PVC") or None,
             app_secret=environ.get("TENANTRY_APP_SECRET", "tenantry-app"),
             drift_interval_seconds=_seconds(environ, "TENANTRY_DRIFT_INTERVAL_SECONDS", 60),
+            peering_priority=int(_seconds(environ, "TENANTRY_PEERING_PRIORITY", 0)) or None,
+            peering_lifetime_seconds=int(_seconds(environ, "TENANTRY_PEERING_LIFETIME_SECONDS", 60)),
             metrics_port=port("TENANTRY_METRICS_PORT", None),
             metrics_addr=environ.get("TENANTRY_METRICS_ADDR", "0.0.0.0"),
         )

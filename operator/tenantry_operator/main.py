@@ -5,6 +5,7 @@ Kopf's own bookkeeping (progress, last-handled spec) goes to annotations under t
 becomes a Kubernetes event on the Tenant.
 """
 import logging
+import random
 
 import django
 import kopf
@@ -31,6 +32,8 @@ def configure(settings: kopf.OperatorSettings, **_) -> None:
     settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
         prefix=GROUP, key="last-handled-configuration")
     settings.posting.level = logging.INFO
+    settings.peering.priority = CONFIG.peering_priority or random.randint(1, 2**31 - 1)
+    settings.peering.lifetime = CONFIG.peering_lifetime_seconds
     load_configuration()
     applier = Applier()
     if CONFIG.metrics_port:
