@@ -143,7 +143,7 @@ def app(web_app, control_plane):
     """gunicorn plus an operator for this run's namespace and database."""
     runner = operator(name=f"operator-test-{RUN_ID}", port=free_port(), namespace=control_plane,
                       db_name=web_app.db_name, web_port=web_app.web_port, drift_interval_seconds=3,
-                      metrics_port=free_port())
+                      metrics_port=free_port(), webhook_port=free_port())
     start_or_fail([runner])
     web_app.namespace = control_plane
     web_app.operator = runner
@@ -152,6 +152,9 @@ def app(web_app, control_plane):
     subprocess.run([str(config.BIN / "kubectl"), f"--kubeconfig={config.KUBECONFIG}", "-n", control_plane,
                     "delete", "tenants", "--all", "--timeout=60s"], capture_output=True)
     stop(runner.name, runner.stop_signal)
+    subprocess.run([str(config.BIN / "kubectl"), f"--kubeconfig={config.KUBECONFIG}", "delete",
+                    "validatingwebhookconfiguration", f"tenantry.dev.{control_plane}", "--ignore-not-found"],
+                   capture_output=True)
 
 
 def unique(prefix: str) -> str:

@@ -251,7 +251,8 @@ def app_env(db_name: str = config.DB_NAME, pooled: bool = True,
 def operator(name: str = "operator", port: int = config.PORTS["operator"], namespace: str = config.NAMESPACE,
              db_name: str = config.DB_NAME, web_port: int = config.PORTS["web"],
              drift_interval_seconds: float = 60, metrics_port: int | None = None,
-             peering: str | None = None, peering_lifetime_seconds: int = 60) -> Component:
+             peering: str | None = None, peering_lifetime_seconds: int = 60,
+             webhook_port: int | None = None) -> Component:
     """One operator process. Without `peering` it runs standalone (the local platform runs one);
     with it, replicas sharing the KopfPeering object of that name elect one active handler."""
     env = {**app_env(db_name, pooled=False), "KUBECONFIG": str(config.KUBECONFIG),
@@ -259,9 +260,16 @@ def operator(name: str = "operator", port: int = config.PORTS["operator"], names
            "TENANTRY_PUBLIC_SCHEME": "http", "TENANTRY_PUBLIC_PORT": str(web_port),
            "TENANTRY_BACKUP_DIR": str(config.LOCAL / "backups" / name),
            "TENANTRY_DRIFT_INTERVAL_SECONDS": str(drift_interval_seconds),
-           "TENANTRY_PEERING_LIFETIME_SECONDS": str(peering_lifetime_seconds)}
+           "TENANTRY_PEERING_LIFETIME_SECONDS": str(peering_lifetime_seconds),
+           "TENANTRY_WATCH_NAMESPACE": namespace}
+    if webhook_port:
+        env.update({"TENANTRY_WEBHOOK_PORT": str(webhook_port), "TENANTRY_WEBHOOK_HOST": config.HOST,
+                    "TENANTRY_WEBHOOK_ADDR": config.HOST, "TENANTRY_WEBHOOK_CERT": str(pki.PKI / "webhook.crt"),
+                    "TENANTRY_WEBHOOK_KEY": str(pki.PKI / "webhook.key"),
+                    "TENANTRY_WEBHOOK_CA": str(pki.PKI / "ca.crt")})
     return Component(
         name=name, title=f"the Tenant operator ({name})", port=port, env=env, cwd=config.ROOT,
+        prepare=pki.ensure,  # the webhook's certificate
         argv=lambda: [venv_bin("kopf"), "run", *([f"--peering={peering}"] if peering else ["--standalone"]),
                       f"--namespace={namespace}",
                       f"--liveness=http://{config.HOST}:{port}/healthz", "-m", "tenantry_operator.main"],

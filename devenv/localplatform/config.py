@@ -35,6 +35,7 @@ PORTS = {
     "kube-controller-manager": 11257,
     "operator": 18080,
     "operator-metrics": 18081,
+    "operator-webhook": 18443,
     "web": 8000,
 }
 

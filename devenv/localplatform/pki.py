@@ -46,6 +46,9 @@ def ensure() -> Path:
     _signed("apiserver", "/CN=kube-apiserver",
             "subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,"
             "DNS:kubernetes.default.svc,IP:10.0.0.1\nextendedKeyUsage=serverAuth\n")
+    # The operator's admission webhook, called by the API server on loopback.
+    _signed("webhook", "/CN=tenantry-webhook",
+            "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n")
     for stem, (cn, org) in CLIENTS.items():
         _signed(stem, f"/CN={cn}" + (f"/O={org}" if org else ""), "extendedKeyUsage=clientAuth\n")
     if not (PKI / "sa.pub").exists():

@@ -98,7 +98,8 @@ def ensure_namespace(namespace: str) -> None:
 
 
 def app_components() -> list[Component]:
-    return [operator(metrics_port=config.PORTS["operator-metrics"]), web()]
+    return [operator(metrics_port=config.PORTS["operator-metrics"], webhook_port=config.PORTS["operator-webhook"]),
+            web()]
 
 
 def all_components() -> list[Component]:

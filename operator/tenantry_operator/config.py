@@ -47,6 +47,16 @@ class OperatorConfig:
     # replica draws a random priority unless one is given (equal priorities would freeze them all).
     peering_priority: int | None = None
     peering_lifetime_seconds: int = 60
+    # The validating admission webhook: off when no port is given. The chart provides the
+    # certificate; `make up` makes one with its local CA.
+    webhook_port: int | None = None
+    webhook_addr: str = "0.0.0.0"
+    webhook_host: str | None = None  # the name the API server calls (a Service DNS name in a cluster)
+    webhook_cert: str | None = None
+    webhook_key: str | None = None
+    webhook_ca: str | None = None
+    # The namespace this operator serves: its webhook leaves Tenants of other namespaces alone.
+    watch_namespace: str | None = None
     # Prometheus metrics: off when no port is given.
     metrics_port: int | None = None
     metrics_addr: str = "0.0.0.0"
@@ -84,6 +94,13 @@ class OperatorConfig:
             drift_interval_seconds=_seconds(environ, "TENANTRY_DRIFT_INTERVAL_SECONDS", 60),
             peering_priority=int(_seconds(environ, "TENANTRY_PEERING_PRIORITY", 0)) or None,
             peering_lifetime_seconds=int(_seconds(environ, "TENANTRY_PEERING_LIFETIME_SECONDS", 60)),
+            webhook_port=port("TENANTRY_WEBHOOK_PORT", None),
+            webhook_addr=environ.get("TENANTRY_WEBHOOK_ADDR", "0.0.0.0"),
+            webhook_host=environ.get("TENANTRY_WEBHOOK_HOST") or None,
+            webhook_cert=environ.get("TENANTRY_WEBHOOK_CERT") or None,
+            webhook_key=environ.get("TENANTRY_WEBHOOK_KEY") or None,
+            webhook_ca=environ.get("TENANTRY_WEBHOOK_CA") or None,
+            watch_namespace=environ.get("TENANTRY_WATCH_NAMESPACE") or None,
             metrics_port=port("TENANTRY_METRICS_PORT", None),
             metrics_addr=environ.get("TENANTRY_METRICS_ADDR", "0.0.0.0"),
         )

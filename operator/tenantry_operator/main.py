@@ -13,6 +13,7 @@ import kopf
 django.setup()  # the provisioning service is Django code; settings come from the environment
 
 from tenantry_operator import GROUP, PLURAL, VERSION, metrics  # noqa: E402
+from tenantry_operator.admission import problems  # noqa: E402
 from tenantry_operator.conditions import transitions  # noqa: E402
 from tenantry_operator.config import OperatorConfig  # noqa: E402
 from tenantry_operator.deletion import delete_tenant  # noqa: E402
@@ -38,6 +39,12 @@ def configure(settings: kopf.OperatorSettings, **_) -> None:
     applier = Applier()
     if CONFIG.metrics_port:
         metrics.serve(CONFIG.metrics_port, CONFIG.metrics_addr)
+    if CONFIG.webhook_port:
+        settings.admission.server = kopf.WebhookServer(
+            addr=CONFIG.webhook_addr, port=CONFIG.webhook_port, host=CONFIG.webhook_host,
+            certfile=CONFIG.webhook_cert, pkeyfile=CONFIG.webhook_key, cafile=CONFIG.webhook_ca)
+        # Kopf keeps this ValidatingWebhookConfiguration in step with the handlers below.
+        settings.admission.managed = f"{GROUP}.{CONFIG.watch_namespace or 'all'}"
 
 
 def _reconcile(trigger: str, body, namespace, name, uid, spec, meta, status, patch) -> Outcome:
@@ -72,6 +79,21 @@ def repair_drift(body, namespace, name, uid, spec, meta, status, patch, **_) -> 
     """The same idempotent pass on a timer: an edited or deleted child is applied again, a vanished
     schema is reported (SchemaMissing), a fixed one goes back to Ready."""
     _reconcile("timer", body, namespace, name, uid, spec, meta, status, patch)
+
+
+def admit(namespace, name, spec, **_) -> None:
+    """Refuse a Tenant that collides with another one, at `kubectl apply` time. Registered only
+    with a webhook server configured (Kopf refuses admission handlers without one)."""
+    if CONFIG.watch_namespace and namespace != CONFIG.watch_namespace:
+        return  # another operator's tenant: its own webhook decides
+    found = problems(namespace, name, dict(spec), CONFIG)
+    metrics.ADMISSIONS.labels(result="denied" if found else "allowed").inc()
+    if found:
+        raise kopf.AdmissionError("; ".join(found), code=422)
+
+
+if CONFIG.webhook_port:
+    kopf.on.validate(GROUP, VERSION, PLURAL, operations=["CREATE", "UPDATE"], ignore_failures=True)(admit)
 
 
 @kopf.on.delete(GROUP, VERSION, PLURAL)

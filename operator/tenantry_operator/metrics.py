@@ -17,6 +17,8 @@ RECONCILE_SECONDS = Histogram("tenantry_operator_reconcile_duration_seconds",
 PROVISIONING_SECONDS = Histogram("tenantry_operator_provisioning_duration_seconds",
                                  "Time of the schema and public-rows step of a reconcile pass.",
                                  buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
+ADMISSIONS = Counter("tenantry_operator_webhook_admissions_total",
+                     "Tenant writes the validating webhook decided on, by result.", ["result"])
 TENANTS = Gauge("tenantry_operator_tenants", "Tenants this operator handles, by phase.", ["phase"])
 PHASES = ("Pending", "Provisioning", "Ready", "Suspended", "Failed", "Terminating")
 

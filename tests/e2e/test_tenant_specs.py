@@ -4,13 +4,17 @@ what to change, and no existing tenant or its data is touched. Also: domain chan
 Run with `-s` to print the table of where each spec was rejected and why.
 """
 import json
+import uuid
 
 import pytest
 from django_tenants.utils import tenant_context
 from test_tenant_lifecycle import condition, manifest, ready_at_current_generation
 
-from harness import unique
-from localplatform.proc import PlatformError
+from conftest import RUN_ID
+from harness import free_port, start_or_fail, unique
+from localplatform.components import operator
+from localplatform.proc import PlatformError, stop
+from localplatform.stack import ensure_namespace, kubectl
 from tenantry.accounts.models import User
 from tenantry.projects.models import Project
 from tenantry.tenancy.models import Tenant
@@ -37,6 +41,15 @@ REFUSED_BY_THE_API = [
 ]
 
 
+def claims_of(name: str, tenant: Tenant) -> list[tuple[str, dict, str]]:
+    """Specs that are fine on their own but collide with the tenant `name` or name nothing real."""
+    return [
+        ("unknown plan", {"plan": "platinum"}, "unknown plan 'platinum': choose one of"),
+        ("domain of another tenant", {"domains": f"[{name}.localhost]"}, "is already used by tenant"),
+        ("schema of another tenant", {"schema": tenant.schema_name}, "is already used by tenant"),
+    ]
+
+
 @pytest.fixture
 def bystander(app):
     """A tenant with data that every bad spec must leave alone."""
@@ -58,22 +71,15 @@ def test_hostile_specs_are_refused_and_nobody_else_is_touched(app, bystander, ca
             app.apply(manifest(unique("bad"), **spec))
         message = str(refused.value)
         assert expected in message, (case, message)
-        reason = message.split("is invalid: ", 1)[-1].split("\n")[0]
-        table.append((case, "API server (schema/CEL)", reason[:110]))
+        line = next(line for line in message.splitlines() if expected in line)
+        table.append((case, "API server (schema/CEL)", line.split("is invalid: ", 1)[-1].strip()[:110]))
 
-    operator_cases = [
-        ("unknown plan", {"plan": "platinum"}, "InvalidSpec", "unknown plan 'platinum': choose one of"),
-        ("domain of another tenant", {"domains": f"[{name}.localhost]"}, "DomainConflict", "already belongs to tenant"),
-        ("schema of another tenant", {"schema": tenant.schema_name}, "SchemaConflict", "already belongs to tenant"),
-    ]
-    for case, spec, reason, expected in operator_cases:
-        bad = unique("bad")
-        app.apply(manifest(bad, **spec))
-        app.wait_for(lambda bad=bad: app.tenant(bad).get("status", {}).get("phase") == "Failed", what=f"{case} Failed")
-        schema_ready = condition(app.tenant(bad), "SchemaReady")
-        assert (schema_ready["reason"], expected in schema_ready["message"]) == (reason, True), (case, schema_ready)
-        assert condition(app.tenant(bad), "Ready")["status"] == "False"
-        table.append((case, f"operator ({reason})", schema_ready["message"][:110]))
+    for case, spec, expected in claims_of(name, tenant):
+        with pytest.raises(PlatformError) as refused:
+            app.apply(manifest(unique("bad"), **spec))
+        message = str(refused.value)
+        assert "admission webhook" in message and expected in message, (case, message)
+        table.append((case, "admission webhook", message.split("denied the request: ", 1)[-1].split("\n")[0][:110]))
 
     assert ready_at_current_generation(app, name)
     assert app.get(f"{name}.localhost")[0] == 200
@@ -114,3 +120,37 @@ def test_suspending_answers_503_and_suspends_backups_and_resuming_undoes_it(app)
     app.kubectl("patch", "tenant", name, "--type=merge", "-p", '{"spec": {"suspended": false}}')
     app.wait_for(lambda: app.tenant(name).get("status", {}).get("phase") == "Ready", what="Ready again")
     assert app.get(f"{name}.localhost")[0] == 200
+
+
+def test_with_the_webhook_down_the_operator_refuses_the_same_specs(app):
+    """The second line: an operator without a webhook marks the later Tenant Failed with a reason and
+    leaves the earlier one, its schema, rows and Ingress alone."""
+    namespace = f"tenantry-nowebhook-{uuid.uuid4().hex[:6]}"
+    ensure_namespace(namespace)
+    runner = operator(name=f"operator-nowebhook-{RUN_ID}", port=free_port(), namespace=namespace, db_name=app.db_name,
+                      drift_interval_seconds=600)
+    start_or_fail([runner])
+    try:
+        def tenant_json(tenant_name: str) -> dict:
+            return json.loads(kubectl("-n", namespace, "get", "tenant", tenant_name, "-o", "json"))
+
+        name = unique("first")
+        kubectl("-n", namespace, "apply", "-f", "-", input=manifest(name))
+        kubectl("-n", namespace, "wait", "--for=condition=Ready", f"tenant/{name}", "--timeout=60s")
+        tenant = Tenant.objects.get(resource=f"{namespace}/{name}")
+        reasons = {"unknown plan": "InvalidSpec", "domain of another tenant": "DomainConflict",
+                   "schema of another tenant": "SchemaConflict"}
+        for case, spec, _ in claims_of(name, tenant):
+            bad = unique("bad")
+            kubectl("-n", namespace, "apply", "-f", "-", input=manifest(bad, **spec))
+            app.wait_for(lambda bad=bad: tenant_json(bad).get("status", {}).get("phase") == "Failed",
+                         what=f"{case} Failed")
+            schema_ready = condition(tenant_json(bad), "SchemaReady")
+            assert schema_ready["reason"] == reasons[case] and schema_ready["message"], (case, schema_ready)
+        first = tenant_json(name)
+        assert condition(first, "Ready")["status"] == "True"
+        assert kubectl("-n", namespace, "get", "ingress", f"tenant-{name}", "-o", "name").strip()
+        kubectl("-n", namespace, "delete", "tenants", "--all", "--timeout=60s")
+    finally:
+        stop(runner.name)
+        kubectl("delete", "namespace", namespace, "--wait=false")

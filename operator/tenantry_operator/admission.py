@@ -1,0 +1,25 @@
+"""The validating admission webhook's decision, Kopf-free: the first line of defence.
+
+The API server's schema and CEL rules check a Tenant on its own; this checks it against the others
+(a domain or schema already taken, a plan that does not exist), so `kubectl apply` fails at once with
+a message saying what to change. If the webhook is down, its failure policy lets the Tenant in and
+the reconcile loop refuses it with the same rules (the second line).
+"""
+from django.db import close_old_connections
+
+from tenantry.tenancy import naming
+from tenantry.tenancy.selectors import claim_problems
+from tenantry_operator.config import OperatorConfig
+from tenantry_operator.spec import tenant_spec
+
+
+def problems(namespace: str, name: str, spec: dict, config: OperatorConfig) -> list[str]:
+    try:
+        wanted = tenant_spec(namespace, name, spec, config.base_domain)
+    except naming.InvalidName as exc:
+        return [str(exc)]
+    close_old_connections()
+    try:
+        return claim_problems(wanted)
+    finally:
+        close_old_connections()
