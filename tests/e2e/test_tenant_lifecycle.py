@@ -82,23 +82,6 @@ def test_the_api_server_rejects_reserved_schemas_and_schema_changes(app):
         app.kubectl("patch", "tenant", name, "--type=merge", "-p", '{"spec": {"schema": "elsewhere"}}')
 
 
-def test_a_domain_taken_by_another_tenant_fails_the_newcomer_only(app):
-    owner, intruder = unique("owner"), unique("intruder")
-    app.apply(manifest(owner))
-    app.wait_for(lambda: ready_at_current_generation(app, owner), what=f"{owner} Ready")
-
-    app.apply(manifest(intruder, domains=f"[{owner}.localhost]"))
-    app.wait_for(lambda: app.tenant(intruder).get("status", {}).get("phase") == "Failed", what=f"{intruder} Failed")
-    failed = app.tenant(intruder)
-    assert condition(failed, "Ready")["status"] == "False"
-    assert condition(failed, "SchemaReady")["reason"] == "DomainConflict"
-    assert f"already belongs to tenant {app.namespace}/{owner}" in condition(failed, "SchemaReady")["message"]
-
-    status, _, page = app.get(f"{owner}.localhost")
-    assert status == 200 and f"t_{owner.replace('-', '_')}" in page
-    assert ready_at_current_generation(app, owner)
-
-
 def test_deletion_follows_the_deletion_policy(app):
     kept, dropped = unique("kept"), unique("dropped")
     app.apply(manifest(kept))
