@@ -3,7 +3,7 @@ PYTHON ?= python3
 PLATFORM = PYTHONPATH=devenv $(PYTHON) -m localplatform
 PYTEST = .venv/bin/pytest
 
-.PHONY: up down status clean deps lint test test-unit
+.PHONY: up down status clean deps lint test test-unit bench
 
 up: ## Install what is missing and start the whole platform on 127.0.0.1
 	$(PLATFORM) up
@@ -24,7 +24,10 @@ test: deps lint ## The whole suite: unit, integration, end-to-end and browser, o
 	$(PYTEST)
 
 lint: ## ruff over every Python file of the project
-	.venv/bin/ruff check app operator devenv tests
+	.venv/bin/ruff check app operator devenv tests bench
+
+bench: deps ## Benchmarks that print figures (against the running `make up` platform)
+	.venv/bin/python bench/operator_bench.py
 
 test-unit: deps ## Only the tests that need no running service
 	$(PYTEST) tests/unit

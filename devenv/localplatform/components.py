@@ -250,7 +250,7 @@ def app_env(db_name: str = config.DB_NAME, pooled: bool = True,
 
 def operator(name: str = "operator", port: int = config.PORTS["operator"], namespace: str = config.NAMESPACE,
              db_name: str = config.DB_NAME, web_port: int = config.PORTS["web"],
-             drift_interval_seconds: float = 60, metrics_port: int | None = None,
+             drift_interval_seconds: float = 300, metrics_port: int | None = None,
              peering: str | None = None, peering_lifetime_seconds: int = 60,
              webhook_port: int | None = None) -> Component:
     """One operator process. Without `peering` it runs standalone (the local platform runs one);

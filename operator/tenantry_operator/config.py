@@ -42,7 +42,7 @@ class OperatorConfig:
     backup_pvc: str | None = None
     app_secret: str = "tenantry-app"
     # How often every Tenant is reconciled again, to find and repair drift.
-    drift_interval_seconds: float = 60
+    drift_interval_seconds: float = 300
     # Peering between replicas: the highest priority handles Tenants, the others stand by. Each
     # replica draws a random priority unless one is given (equal priorities would freeze them all).
     peering_priority: int | None = None
@@ -91,7 +91,7 @@ class OperatorConfig:
             backup_dir=environ.get("TENANTRY_BACKUP_DIR", "/backups"),
             backup_pvc=environ.get("TENANTRY_BACKUP_PVC") or None,
             app_secret=environ.get("TENANTRY_APP_SECRET", "tenantry-app"),
-            drift_interval_seconds=_seconds(environ, "TENANTRY_DRIFT_INTERVAL_SECONDS", 60),
+            drift_interval_seconds=_seconds(environ, "TENANTRY_DRIFT_INTERVAL_SECONDS", 300),
             peering_priority=int(_seconds(environ, "TENANTRY_PEERING_PRIORITY", 0)) or None,
             peering_lifetime_seconds=int(_seconds(environ, "TENANTRY_PEERING_LIFETIME_SECONDS", 60)),
             webhook_port=port("TENANTRY_WEBHOOK_PORT", None),
