@@ -133,3 +133,17 @@ def test_a_retained_tenant_applied_again_gets_its_data_back(database):
     again = provision_tenant(spec(name))
     assert again.state == Tenant.State.ACTIVE
     assert tenant_for_host(f"{name}.test.localhost").schema_name == f"t_{name}"
+
+
+def test_provisioning_an_unchanged_tenant_keeps_host_caches_warm(database):
+    """The drift timer provisions every tenant again and again: that must not invalidate lookups."""
+    name = fresh()
+    provision_tenant(spec(name))
+    host = f"{name}.test.localhost"
+    tenant_for_host(host)
+    provision_tenant(spec(name))
+    with CaptureQueriesContext(connection) as queries:
+        tenant_for_host(host)
+    assert len(queries) == 0
+    provision_tenant(spec(name, display_name="Renamed"))
+    assert tenant_for_host(host).display_name == "Renamed"

@@ -67,9 +67,11 @@ def provision_tenant(spec: TenantSpec) -> Tenant:
         ensure_member(spec.owner_email, tenant.id, Membership.Role.OWNER)
     if plan is not None:
         change_plan(tenant, plan)  # a no-op when already on it
-    tenant.state = Tenant.State.SUSPENDED if spec.suspended else Tenant.State.ACTIVE
-    tenant.save(update_fields=["state", "updated_at"])
-    routing.invalidate()
+    state = Tenant.State.SUSPENDED if spec.suspended else Tenant.State.ACTIVE
+    if tenant.state != state:
+        tenant.state = state
+        tenant.save(update_fields=["state", "updated_at"])
+        routing.invalidate()
     return tenant
 
 
@@ -93,6 +95,9 @@ def _claim_rows(spec: TenantSpec) -> Tenant:
     elif tenant.schema_name != spec.schema:
         raise ProvisioningConflict(f"schema is immutable: this tenant uses {tenant.schema_name!r}, "
                                    f"the spec asks for {spec.schema!r}", "SchemaImmutable")
+    # Host lookups cache the display name and the domains: any change of them invalidates the cache
+    # (only a change: the drift timer runs this for every tenant, and must not keep caches cold).
+    routed_changed = tenant.display_name != spec.display_name
     tenant.display_name, tenant.plan = spec.display_name, spec.plan or ""
     tenant.save()
 
@@ -101,16 +106,19 @@ def _claim_rows(spec: TenantSpec) -> Tenant:
     if taken is not None:
         raise ProvisioningConflict(f"domain {taken.domain!r} already belongs to tenant {taken.tenant.resource}",
                                    "DomainConflict")
-    stale = list(tenant.domains.exclude(domain__in=spec.domains).values_list("domain", flat=True))
-    tenant.domains.filter(domain__in=stale).delete()
+    stale, _ = tenant.domains.exclude(domain__in=spec.domains).delete()
+    routed_changed |= stale > 0
     for position, domain in enumerate(spec.domains):
-        row, _ = Domain.objects.get_or_create(domain=domain, defaults={"tenant": tenant, "is_primary": position == 0})
+        row, created = Domain.objects.get_or_create(domain=domain,
+                                                    defaults={"tenant": tenant, "is_primary": position == 0})
         if row.tenant_id != tenant.id:  # claimed by another tenant since the check above
             raise ProvisioningConflict(f"domain {domain!r} already belongs to another tenant", "DomainConflict")
+        routed_changed |= created
         if row.is_primary != (position == 0):
             row.is_primary = position == 0
             row.save(update_fields=["is_primary"])
-    transaction.on_commit(routing.invalidate)  # even if the schema step fails next
+    if routed_changed:
+        transaction.on_commit(routing.invalidate)  # even if the schema step fails next
     return tenant
 
 
