@@ -11,7 +11,7 @@ from django.db import close_old_connections
 from kubernetes.client.exceptions import ApiException
 
 from tenantry.tenancy import naming
-from tenantry.tenancy.services import ProvisioningConflict, TenantSpec, provision_tenant
+from tenantry.tenancy.services import ProvisioningConflict, TenantSpec, is_settled, provision_tenant
 from tenantry_operator import children, metrics
 from tenantry_operator.conditions import is_true, set_condition
 from tenantry_operator.config import OperatorConfig
@@ -37,7 +37,10 @@ class Resource:
     status: dict
 
 
-def reconcile(tenant: Resource, config: OperatorConfig, apply: Callable[[dict], dict]) -> Outcome:
+def reconcile(tenant: Resource, config: OperatorConfig, apply: Callable[[dict], dict],
+              recheck: bool = False) -> Outcome:
+    """`recheck` is the drift timer's pass: a tenant whose schema step already succeeded for this
+    generation gets a cheap check first, and the full provisioning only if something moved."""
     conditions = list(tenant.status.get("conditions") or [])
 
     def mark(type_: str, ok: bool, reason: str, message: str) -> None:
@@ -62,7 +65,8 @@ def reconcile(tenant: Resource, config: OperatorConfig, apply: Callable[[dict], 
         skip_later_steps("InvalidSpec")
         return finish("Failed", str(exc), permanent=True)
 
-    error = _provision(wanted, mark)
+    settled = recheck and _schema_ready_now(conditions, tenant.generation)
+    error = _provision(wanted, mark, settled)
     if error:
         skip_later_steps("SchemaNotReady")
         return finish("Failed" if error[1] else "Provisioning", error[0], permanent=error[1])
@@ -89,10 +93,17 @@ def reconcile(tenant: Resource, config: OperatorConfig, apply: Callable[[dict], 
     return finish("Suspended" if wanted.suspended else "Ready", **extra)
 
 
-def _provision(wanted: TenantSpec, mark) -> tuple[str, bool] | None:
+def _schema_ready_now(conditions: list[dict], generation: int) -> bool:
+    return any(c.get("type") == "SchemaReady" and c.get("status") == "True"
+               and c.get("observedGeneration") == generation for c in conditions)
+
+
+def _provision(wanted: TenantSpec, mark, settled: bool) -> tuple[str, bool] | None:
     """Schema and public rows; returns (error, permanent) or None."""
     close_old_connections()
     try:
+        if settled and is_settled(wanted):
+            return None  # SchemaReady stays as it is
         with metrics.timed(metrics.PROVISIONING_SECONDS):
             provision_tenant(wanted)
     except ProvisioningConflict as exc:

@@ -8,7 +8,13 @@ from django.test.utils import CaptureQueriesContext
 from harness import direct
 from tenantry.tenancy.models import Domain, Tenant
 from tenantry.tenancy.routing import tenant_for_host
-from tenantry.tenancy.services import ProvisioningConflict, TenantSpec, provision_tenant, release_tenant
+from tenantry.tenancy.services import (
+    ProvisioningConflict,
+    TenantSpec,
+    is_settled,
+    provision_tenant,
+    release_tenant,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -147,3 +153,16 @@ def test_provisioning_an_unchanged_tenant_keeps_host_caches_warm(database):
     assert len(queries) == 0
     provision_tenant(spec(name, display_name="Renamed"))
     assert tenant_for_host(host).display_name == "Renamed"
+
+
+def test_is_settled_notices_a_missing_schema_or_domain_row(database):
+    name = fresh()
+    provision_tenant(spec(name))
+    assert is_settled(spec(name))
+    assert not is_settled(spec(name, display_name="Renamed"))
+    Domain.objects.filter(domain=f"{name}.test.localhost").delete()
+    assert not is_settled(spec(name))
+    provision_tenant(spec(name))
+    with direct(database) as conn:
+        conn.execute(f'DROP SCHEMA "t_{name}" CASCADE')
+    assert not is_settled(spec(name))

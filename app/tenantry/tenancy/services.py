@@ -76,6 +76,17 @@ def provision_tenant(spec: TenantSpec) -> Tenant:
     return tenant
 
 
+def is_settled(spec: TenantSpec) -> bool:
+    """Cheaply: do the rows and the schema still match `spec`? (Two queries.) The drift timer asks
+    this first and runs the full, locking provision_tenant only when something moved."""
+    state = Tenant.State.SUSPENDED if spec.suspended else Tenant.State.ACTIVE
+    tenant = Tenant.objects.filter(resource=spec.resource, schema_name=spec.schema, state=state,
+                                   display_name=spec.display_name).first()
+    if tenant is None or not schema_exists(spec.schema):
+        return False
+    return set(tenant.domains.values_list("domain", flat=True)) == set(spec.domains)
+
+
 def _plan(code: str) -> Plan:
     plan = Plan.objects.filter(code=code, is_active=True).first()
     if plan is None:
