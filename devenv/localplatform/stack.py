@@ -80,9 +80,7 @@ def manage(*args: str, db_name: str = config.DB_NAME) -> str:
 def migrate(db_name: str = config.DB_NAME) -> None:
     """What a deploy runs: the public schema, then the template new tenants are cloned from, then
     every existing tenant schema."""
-    manage("migrate_schemas", "--shared", "--noinput", "-v", "0", db_name=db_name)
-    manage("migrate_template", db_name=db_name)
-    manage("migrate_schemas", "--tenant", "--noinput", "-v", "0", db_name=db_name)
+    manage("deploy", "-v", "0", db_name=db_name)
 
 
 def install_crd() -> None:
@@ -118,9 +116,8 @@ def up() -> None:
     kubectl("apply", "-n", config.NAMESPACE, "-f", str(EXAMPLES))
     kubectl("wait", "-n", config.NAMESPACE, "--for=condition=Ready", "--timeout=120s",
             *[f"tenant/{name}" for name in DEMO_TENANTS])
-    for name in DEMO_TENANTS:
-        manage("seed_demo", f"--host={name}.{config.BASE_DOMAIN}", f"--email=owner@{name}.example.com",
-               f"--password={DEMO_PASSWORD}")
+    manage("seed_demo", f"--password={DEMO_PASSWORD}",
+           *[f"--owner={name}.{config.BASE_DOMAIN}=owner@{name}.example.com" for name in DEMO_TENANTS])
     say(f"the platform is up ({time.monotonic() - began:.1f}s)")
     print(f"""
   Open        http://acme.localhost:{config.PORTS['web']}/  and  http://globex.localhost:{config.PORTS['web']}/

@@ -1,16 +1,20 @@
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from tenantry.core.demo import seed_tenant
 
 
 class Command(BaseCommand):
-    help = "Give a tenant a demo owner with a known password and demo projects (idempotent; local use)."
+    help = "Give tenants a demo owner with a known password and demo projects (idempotent; local use)."
 
     def add_arguments(self, parser):
-        parser.add_argument("--host", required=True, help="a domain of the tenant, e.g. acme.localhost")
-        parser.add_argument("--email", required=True)
+        parser.add_argument("--owner", action="append", required=True, metavar="HOST=EMAIL",
+                            help="a domain of the tenant and its demo owner: acme.localhost=owner@acme.example.com")
         parser.add_argument("--password", required=True)
 
-    def handle(self, *args, host, email, password, **options):
-        created = seed_tenant(host, email, password)
-        self.stdout.write(f"{host}: owner {email}; {created} demo projects created")
+    def handle(self, *args, owner, password, **options):
+        for pair in owner:
+            host, _, email = pair.partition("=")
+            if not host or not email:
+                raise CommandError(f"--owner {pair!r}: give HOST=EMAIL")
+            created = seed_tenant(host, email, password)
+            self.stdout.write(f"{host}: owner {email}; {created} demo projects created")
