@@ -24,7 +24,7 @@ test: deps lint ## The whole suite: unit, integration, end-to-end and browser, o
 	$(PYTEST)
 
 lint: ## ruff over every Python file of the project
-	.venv/bin/ruff check app operator devenv tests bench
+	.venv/bin/ruff check app operator devenv tests bench charts
 
 bench: deps ## Benchmarks that print figures (against the running `make up` platform)
 	.venv/bin/python bench/operator_bench.py

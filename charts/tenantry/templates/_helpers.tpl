@@ -1,0 +1,118 @@
+{{/* Names, labels and shared snippets. */}}
+
+{{- define "tenantry.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "tenantry.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Cluster-scoped objects carry the namespace too: two releases of the same name must not collide. */}}
+{{- define "tenantry.clusterName" -}}
+{{- printf "%s-%s" .Release.Namespace (include "tenantry.fullname" .) | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "tenantry.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "tenantry.labels" -}}
+helm.sh/chart: {{ include "tenantry.chart" . }}
+app.kubernetes.io/name: {{ include "tenantry.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: tenantry
+{{- end -}}
+
+{{/* Selector labels of one component: include with (dict "ctx" $ "component" "web"). */}}
+{{- define "tenantry.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "tenantry.name" .ctx }}
+app.kubernetes.io/instance: {{ .ctx.Release.Name }}
+app.kubernetes.io/component: {{ .component }}
+{{- end -}}
+
+{{- define "tenantry.componentLabels" -}}
+{{ include "tenantry.labels" .ctx }}
+app.kubernetes.io/component: {{ .component }}
+{{- end -}}
+
+{{- define "tenantry.image" -}}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
+{{- end -}}
+
+{{- define "tenantry.webName" -}}
+{{- printf "%s-web" (include "tenantry.fullname" .) | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "tenantry.operatorName" -}}
+{{- printf "%s-operator" (include "tenantry.fullname" .) | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "tenantry.operatorServiceAccount" -}}
+{{- default (include "tenantry.operatorName" .) .Values.operator.serviceAccount.name -}}
+{{- end -}}
+
+{{- define "tenantry.migrateName" -}}
+{{- printf "%s-migrate" (include "tenantry.fullname" .) | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "tenantry.peeringName" -}}
+{{- default (include "tenantry.fullname" .) .Values.operator.peeringName -}}
+{{- end -}}
+
+{{- define "tenantry.webhookSecret" -}}
+{{- printf "%s-webhook-tls" (include "tenantry.fullname" .) | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* The DNS name the API server calls the webhook at. */}}
+{{- define "tenantry.webhookHost" -}}
+{{- printf "%s.%s.svc" (include "tenantry.operatorName" .) .Release.Namespace -}}
+{{- end -}}
+
+{{/* The Secret holding DJANGO_SECRET_KEY, DATABASE_URL, DATABASE_POOLED_URL and REDIS_URL. */}}
+{{- define "tenantry.secretName" -}}
+{{- if .Values.secrets.existingSecret -}}
+{{- .Values.secrets.existingSecret -}}
+{{- else -}}
+{{- printf "%s-app" (include "tenantry.fullname" .) | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The secret values (the schema checks them first; this is the message when it is bypassed). */}}
+{{- define "tenantry.secretData" -}}
+{{- $db := .Values.database -}}
+{{- $secretKey := required "secrets.secretKey is required unless secrets.existingSecret is set" .Values.secrets.secretKey -}}
+{{- /* urlquery escapes a space as "+", which a URL's user-info part does not decode: use %20. */ -}}
+{{- $password := required "database.password is required unless secrets.existingSecret is set" $db.password | urlquery | replace "+" "%20" -}}
+{{- $user := $db.user | urlquery | replace "+" "%20" -}}
+DJANGO_SECRET_KEY: {{ $secretKey | b64enc | quote }}
+DATABASE_URL: {{ printf "postgresql://%s:%s@%s:%d/%s" $user $password $db.host (int $db.port) $db.name | b64enc | quote }}
+DATABASE_POOLED_URL: {{ printf "postgresql://%s:%s@%s:%d/%s" $user $password $db.pooledHost (int $db.pooledPort) $db.name | b64enc | quote }}
+REDIS_URL: {{ default (printf "redis://%s-redis:6379/0" (include "tenantry.fullname" .)) .Values.secrets.redisUrl | b64enc | quote }}
+{{- end -}}
+
+{{- define "tenantry.podSecurityContext" -}}
+{{ toYaml .Values.podSecurityContext }}
+{{- end -}}
+
+{{- define "tenantry.containerSecurityContext" -}}
+{{ toYaml .Values.containerSecurityContext }}
+{{- end -}}
+
+{{- define "tenantry.imagePullSecrets" -}}
+{{- with .Values.imagePullSecrets }}
+imagePullSecrets:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end -}}

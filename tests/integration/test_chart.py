@@ -1,0 +1,319 @@
+"""The Helm chart against the real kube-apiserver of the local platform: lint, render, server-side
+dry run, install, upgrade, uninstall, and values the schema refuses.
+
+There is no kubelet: pods never run. So `helm install` is given `--no-hooks` (the pre-install
+migration Job would never complete and helm would wait for it until its timeout); the hook objects
+(Job, its ServiceAccount and Secret, the test Pod) are checked by the server-side dry run instead.
+"""
+import base64
+import os
+import secrets
+import socket
+import subprocess
+import time
+import urllib.request
+
+import dj_database_url
+import pytest
+import yaml
+
+from localplatform import config
+
+CHART = config.ROOT / "charts" / "tenantry"
+HELM = config.BIN / "helm"
+KUBECTL = config.BIN / "kubectl"
+DEFAULT_VALUES = CHART / "ci" / "default-values.yaml"
+CERT_MANAGER_VALUES = CHART / "ci" / "cert-manager-values.yaml"
+CERT_MANAGER_GROUP = "cert-manager.io/v1"
+
+pytestmark = pytest.mark.integration
+
+
+def run(*argv, input: str | None = None, check: bool = True) -> subprocess.CompletedProcess:
+    result = subprocess.run([str(a) for a in argv], input=input, capture_output=True, text=True, timeout=180)
+    if check:
+        assert result.returncode == 0, f"{' '.join(map(str, argv))} failed:\n{result.stdout}\n{result.stderr}"
+    return result
+
+
+def helm(*args, check: bool = True, input: str | None = None) -> subprocess.CompletedProcess:
+    assert HELM.exists(), f"{HELM} is missing: `make deps` builds it"
+    return run(HELM, f"--kubeconfig={config.KUBECONFIG}", *args, check=check, input=input)
+
+
+def kubectl(*args, check: bool = True, input: str | None = None) -> subprocess.CompletedProcess:
+    return run(KUBECTL, f"--kubeconfig={config.KUBECONFIG}", *args, check=check, input=input)
+
+
+def render(values_file, *extra, namespace: str = "default") -> list[dict]:
+    out = helm("template", "r", CHART, "-n", namespace, "-f", values_file, *extra).stdout
+    return [doc for doc in yaml.safe_load_all(out) if doc]
+
+
+@pytest.fixture
+def namespace():
+    """A fresh namespace of our own, deleted at the end of the test."""
+    name = f"chart-test-{secrets.token_hex(4)}"
+    kubectl("create", "namespace", name)
+    yield name
+    kubectl("delete", "namespace", name, "--wait=false", "--ignore-not-found")
+
+
+@pytest.mark.parametrize("values_file", [DEFAULT_VALUES, CERT_MANAGER_VALUES], ids=lambda p: p.name)
+def test_helm_lint_strict_passes(values_file):
+    result = helm("lint", "--strict", CHART, "-f", values_file)
+    assert "0 chart(s) failed" in result.stdout
+
+
+def test_default_values_pass_a_server_side_dry_run(namespace):
+    docs = render(DEFAULT_VALUES, namespace=namespace)
+    text = yaml.safe_dump_all(docs)
+    result = kubectl("apply", "--dry-run=server", "-n", namespace, "-f", "-", input=text)
+    for doc in docs:
+        assert f"/{doc['metadata']['name']} created (server dry run)" in result.stdout, doc["kind"]
+    assert {d["kind"] for d in docs} >= {"Job", "Pod", "Secret", "ServiceAccount"}  # hooks are in the stream
+
+
+def test_cert_manager_values_fail_the_dry_run_only_on_the_missing_cert_manager_kinds(namespace):
+    """cert-manager's CRDs are not installed here: everything else must pass the server-side dry run,
+    and the cert-manager objects (Certificate, self-signed Issuer) must fail only as unknown kinds."""
+    docs = render(CERT_MANAGER_VALUES, namespace=namespace)
+    ours = [d for d in docs if d["apiVersion"] != CERT_MANAGER_GROUP]
+    theirs = [d for d in docs if d["apiVersion"] == CERT_MANAGER_GROUP]
+    assert {d["kind"] for d in theirs} == {"Certificate", "Issuer"}
+    assert {"HorizontalPodAutoscaler", "Ingress"} <= {d["kind"] for d in ours}
+    assert not any(d["kind"] == "Secret" for d in ours if "webhook" in d["metadata"]["name"]), \
+        "with cert-manager the chart must not make the webhook certificate itself"
+
+    result = kubectl("apply", "--dry-run=server", "-n", namespace, "-f", "-", input=yaml.safe_dump_all(ours))
+    for doc in ours:
+        assert f"/{doc['metadata']['name']} created (server dry run)" in result.stdout, doc["kind"]
+
+    result = kubectl("apply", "--dry-run=server", "-n", namespace, "-f", "-", input=yaml.safe_dump_all(theirs),
+                     check=False)
+    assert result.returncode != 0
+    errors = [line for line in result.stderr.splitlines() if line and line != "ensure CRDs are installed first"]
+    assert len(errors) == len(theirs), result.stderr
+    for line in errors:
+        assert f'in version "{CERT_MANAGER_GROUP}"' in line and "no matches for kind" in line, line
+
+
+def test_install_upgrade_uninstall(namespace):
+    release = "r"
+    cluster_name = f"{namespace}-{release}-tenantry-operator"
+    helm("install", release, CHART, "-n", namespace, "-f", DEFAULT_VALUES, "--no-hooks")
+
+    expected = {
+        "deployment": {f"{release}-tenantry-web", f"{release}-tenantry-operator"},
+        "service": {f"{release}-tenantry-web", f"{release}-tenantry-operator"},
+        "poddisruptionbudget": {f"{release}-tenantry-web"},
+        "configmap": {f"{release}-tenantry-settings"},
+        "secret": {f"{release}-tenantry-app", f"{release}-tenantry-webhook-tls"},
+        "serviceaccount": {f"{release}-tenantry-operator"},
+        "role": {f"{release}-tenantry-operator"},
+        "rolebinding": {f"{release}-tenantry-operator"},
+        "kopfpeerings.kopf.dev": {f"{release}-tenantry"},
+    }
+    for kind, names in expected.items():
+        found = kubectl("get", kind, "-n", namespace, "-l", f"app.kubernetes.io/instance={release}",
+                        "-o", "jsonpath={.items[*].metadata.name}").stdout.split()
+        assert names <= set(found), f"{kind}: expected {names}, found {found}"
+    for kind in ("clusterrole", "clusterrolebinding"):
+        kubectl("get", kind, cluster_name)
+    # The hooks skipped above are still part of the release.
+    hooks = [d for d in yaml.safe_load_all(helm("get", "hooks", release, "-n", namespace).stdout) if d]
+    assert {(d["kind"], d["metadata"]["name"]) for d in hooks} == {
+        ("Job", f"{release}-tenantry-migrate"), ("ServiceAccount", f"{release}-tenantry-migrate"),
+        ("Secret", f"{release}-tenantry-migrate"), ("Pod", f"{release}-tenantry-test-readyz")}
+
+    # Least privilege, asked of the API server's RBAC authorizer as the operator's ServiceAccount.
+    account = f"system:serviceaccount:{namespace}:{release}-tenantry-operator"
+    allowed = [
+        ("patch", "tenants.tenantry.dev", namespace), ("patch", "tenants.tenantry.dev/status", namespace),
+        ("watch", "tenants.tenantry.dev", namespace), ("patch", "kopfpeerings.kopf.dev", namespace),
+        ("create", "ingresses.networking.k8s.io", namespace), ("patch", "cronjobs.batch", namespace),
+        ("create", "events", namespace), ("list", "customresourcedefinitions.apiextensions.k8s.io", None),
+        ("watch", "namespaces", None),
+        ("create", "validatingwebhookconfigurations.admissionregistration.k8s.io", None),
+        ("patch", f"validatingwebhookconfigurations.admissionregistration.k8s.io/tenantry.dev.{namespace}", None),
+    ]
+    denied = [
+        ("get", "secrets", namespace), ("list", "tenants.tenantry.dev", "default"),
+        ("create", "ingresses.networking.k8s.io", "default"), ("delete", "cronjobs.batch", namespace),
+        ("patch", "validatingwebhookconfigurations.admissionregistration.k8s.io/someone-else", None),
+        ("create", "deployments.apps", namespace),
+    ]
+    for verb, resource, ns in allowed + denied:
+        scope = ["-n", ns] if ns else []
+        answer = kubectl("auth", "can-i", verb, resource, "--as", account, *scope, check=False).stdout.strip()
+        want = "yes" if (verb, resource, ns) in allowed else "no"
+        assert answer == want, f"operator can-i {verb} {resource} in {ns or 'the cluster'}: {answer}, want {want}"
+
+    def replicas() -> str:
+        return kubectl("get", "deployment", f"{release}-tenantry-web", "-n", namespace,
+                       "-o", "jsonpath={.spec.replicas}").stdout
+
+    def webhook_cert() -> str:
+        return kubectl("get", "secret", f"{release}-tenantry-webhook-tls", "-n", namespace,
+                       "-o", "jsonpath={.data.tls\\.crt}").stdout
+
+    assert replicas() == "2"
+    cert = webhook_cert()
+    helm("upgrade", release, CHART, "-n", namespace, "-f", DEFAULT_VALUES, "--set", "web.replicas=3", "--no-hooks")
+    assert replicas() == "3"
+    assert webhook_cert() == cert, "the webhook certificate must survive an upgrade (lookup)"
+
+    helm("uninstall", release, "-n", namespace)
+    gone = kubectl("get", "deployment", f"{release}-tenantry-web", "-n", namespace, check=False)
+    assert gone.returncode != 0 and "NotFound" in gone.stderr
+    assert kubectl("get", "clusterrole", cluster_name, check=False).returncode != 0
+    # The CRDs stay (Helm never deletes what crds/ installed), as the chart README says.
+    kubectl("get", "crd", "tenants.tenantry.dev", "kopfpeerings.kopf.dev")
+    readme = (CHART / "README.md").read_text()
+    assert "## Uninstall: what stays" in readme and "tenants.tenantry.dev" in readme
+
+
+BAD_VALUES = {
+    "string for web.replicas": (["--set-string", "web.replicas=3"], ["/web/replicas", "want integer"]),
+    "no secret source": ([], ["/secrets/secretKey", "/database/password"]),
+    "invalid baseDomain": (["--set", "baseDomain=Not_A_Domain"], ["/baseDomain", "Not_A_Domain"]),
+}
+
+
+@pytest.mark.parametrize("case", BAD_VALUES, ids=list(BAD_VALUES))
+@pytest.mark.parametrize("command", ["lint", "template"])
+def test_bad_values_fail_naming_the_value(case, command):
+    args, messages = BAD_VALUES[case]
+    required = [] if case == "no secret source" else ["-f", DEFAULT_VALUES]
+    base = ["--set", "baseDomain=tenantry.example.com"] if case == "no secret source" else []
+    argv = ["lint", "--strict", CHART] if command == "lint" else ["template", "r", CHART]
+    result = helm(*argv, *required, *base, *args, check=False)
+    assert result.returncode != 0, f"{case}: helm {command} accepted it"
+    output = result.stdout + result.stderr
+    for message in messages:
+        assert message in output, f"{case}: {message!r} not in helm {command}'s message:\n{output}"
+
+
+def test_every_pod_is_hardened_and_the_web_pods_are_probed():
+    docs = render(DEFAULT_VALUES)
+    pods = {d["metadata"]["name"]: (d["spec"] if d["kind"] == "Pod" else d["spec"]["template"]["spec"])
+            for d in docs if d["kind"] in ("Deployment", "Job", "Pod")}
+    assert set(pods) == {"r-tenantry-web", "r-tenantry-operator", "r-tenantry-migrate", "r-tenantry-test-readyz"}
+    for name, pod in pods.items():
+        assert pod["securityContext"]["runAsNonRoot"] is True and pod["securityContext"]["runAsUser"] == 10001, name
+        assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}, name
+        for container in pod["containers"]:
+            sc = container["securityContext"]
+            assert sc["readOnlyRootFilesystem"] is True and sc["allowPrivilegeEscalation"] is False, name
+            assert sc["capabilities"] == {"drop": ["ALL"]}, name
+            assert "resources" in container, name
+    for name in ("r-tenantry-web", "r-tenantry-operator", "r-tenantry-migrate"):
+        mounts = {m["mountPath"] for m in pods[name]["containers"][0]["volumeMounts"]}
+        assert "/tmp" in mounts, f"{name}: a read-only root needs an emptyDir at /tmp"
+    web = pods["r-tenantry-web"]["containers"][0]
+    assert web["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    assert web["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    assert pods["r-tenantry-web"]["topologySpreadConstraints"]
+    assert pods["r-tenantry-migrate"]["automountServiceAccountToken"] is False
+    # The deploy command make up runs too: public, template and tenant migrations in one process.
+    assert pods["r-tenantry-migrate"]["containers"][0]["command"] == ["python", "-m", "django", "deploy"]
+    operator = pods["r-tenantry-operator"]["containers"][0]
+    assert "--peering=r-tenantry" in operator["command"] and "--namespace=default" in operator["command"]
+
+
+def test_web_goes_through_pgbouncer_and_the_operator_and_migrations_connect_directly():
+    password = "p@ss w+rd/:%?#"
+    docs = render(DEFAULT_VALUES, "--set", "database.host=pg.db", "--set", "database.pooledHost=bouncer.db",
+                  "--set-string", f"database.password={password}")
+    secret = next(d for d in docs if d["kind"] == "Secret" and d["metadata"]["name"] == "r-tenantry-app")
+    data = {k: base64.b64decode(v).decode() for k, v in secret["data"].items()}
+    direct, pooled = dj_database_url.parse(data["DATABASE_URL"]), dj_database_url.parse(data["DATABASE_POOLED_URL"])
+    assert (direct["HOST"], direct["PORT"], direct["NAME"], direct["PASSWORD"]) == ("pg.db", 5432, "tenantry", password)
+    assert (pooled["HOST"], pooled["PORT"], pooled["PASSWORD"]) == ("bouncer.db", 5432, password)
+    web = next(d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"] == "r-tenantry-web")
+    env = {e["name"]: e for e in web["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["DATABASE_URL"]["valueFrom"]["secretKeyRef"]["key"] == "DATABASE_POOLED_URL"
+    for name in ("r-tenantry-operator", "r-tenantry-migrate"):
+        workload = next(d for d in docs if d["metadata"]["name"] == name and d["kind"] in ("Deployment", "Job"))
+        env = {e["name"]: e.get("value") for e in workload["spec"]["template"]["spec"]["containers"][0]["env"]}
+        assert env["TENANTRY_DB_POOLED"] == "0", name
+
+
+def test_the_webhook_certificate_names_the_operator_service(tmp_path):
+    docs = render(DEFAULT_VALUES, namespace="tenants-prod")
+    secret = next(d for d in docs if d["metadata"]["name"] == "r-tenantry-webhook-tls")
+    (tmp_path / "tls.crt").write_bytes(base64.b64decode(secret["data"]["tls.crt"]))
+    (tmp_path / "ca.crt").write_bytes(base64.b64decode(secret["data"]["ca.crt"]))
+    text = run("openssl", "x509", "-in", tmp_path / "tls.crt", "-noout", "-text").stdout
+    assert "DNS:r-tenantry-operator.tenants-prod.svc" in text
+    run("openssl", "verify", "-CAfile", tmp_path / "ca.crt", tmp_path / "tls.crt")
+    operator = next(d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"] == "r-tenantry-operator")
+    env = {e["name"]: e.get("value") for e in operator["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["TENANTRY_WEBHOOK_HOST"] == "r-tenantry-operator.tenants-prod.svc"
+    role = next(d for d in docs if d["kind"] == "ClusterRole")
+    names = [r.get("resourceNames") for r in role["rules"] if "validatingwebhookconfigurations" in r["resources"]]
+    assert ["tenantry.dev.tenants-prod"] in names
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_the_operator_runs_under_the_charts_rbac(namespace, tmp_path):
+    """The real operator (kopf run, as the chart's Deployment runs it) with the token of the chart's
+    ServiceAccount: it starts, joins the peering, takes a Tenant (finalizer, status, events) and
+    never meets a 403. The database URL points nowhere, so provisioning fails harmlessly and no
+    shared data is touched; Ingress and CronJob rights are checked with `auth can-i` above."""
+    release = "r"
+    helm("install", release, CHART, "-n", namespace, "-f", DEFAULT_VALUES, "--no-hooks")
+    token = kubectl("create", "token", f"{release}-tenantry-operator", "-n", namespace, "--duration=10m").stdout.strip()
+    admin = yaml.safe_load(config.KUBECONFIG.read_text())
+    cluster = admin["clusters"][0]["cluster"]
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "current-context": "operator",
+        "clusters": [{"name": "c", "cluster": cluster}],
+        "users": [{"name": "operator", "user": {"token": token}}],
+        "contexts": [{"name": "operator", "context": {"cluster": "c", "user": "operator", "namespace": namespace}}],
+    }))
+    kubectl("apply", "-n", namespace, "-f", "-", input=yaml.safe_dump({
+        "apiVersion": "tenantry.dev/v1alpha1", "kind": "Tenant", "metadata": {"name": "rbaccheck"},
+        "spec": {"displayName": "RBAC check"}}))
+    liveness, metrics = _free_port(), _free_port()
+    env = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp"), "KUBECONFIG": str(kubeconfig),
+           "PYTHONPATH": f"{config.ROOT / 'app'}:{config.ROOT / 'operator'}",
+           "DJANGO_SETTINGS_MODULE": "tenantry.settings", "DJANGO_SECRET_KEY": "rbac-check",
+           "DATABASE_URL": "postgresql://nobody@127.0.0.1:1/nowhere", "TENANTRY_DB_POOLED": "0",
+           "REDIS_URL": "redis://127.0.0.1:1", "TENANTRY_WATCH_NAMESPACE": namespace,
+           "TENANTRY_METRICS_PORT": str(metrics), "TENANTRY_METRICS_ADDR": "127.0.0.1",
+           "TENANTRY_BACKUP_DIR": str(tmp_path / "backups")}
+    log = tmp_path / "operator.log"
+    with log.open("w") as out:
+        operator = subprocess.Popen(
+            [str(config.VENV / "bin" / "kopf"), "run", "-m", "tenantry_operator.main", f"--namespace={namespace}",
+             f"--peering={release}-tenantry", f"--liveness=http://127.0.0.1:{liveness}/healthz"],
+            env=env, stdout=out, stderr=subprocess.STDOUT, cwd=tmp_path)
+    try:
+        deadline, taken = time.monotonic() + 60, False
+        while time.monotonic() < deadline and not taken:
+            time.sleep(1)
+            assert operator.poll() is None, f"the operator exited:\n{log.read_text()}"
+            reasons = kubectl("get", "events", "-n", namespace, "--field-selector", "involvedObject.name=rbaccheck",
+                              "-o", "jsonpath={.items[*].reason}").stdout.split()
+            taken = "ProvisioningFailed" in reasons
+        assert taken, f"the operator never reported on the Tenant:\n{log.read_text()}"
+        with urllib.request.urlopen(f"http://127.0.0.1:{liveness}/healthz", timeout=5) as response:
+            assert response.status == 200
+        tenant = yaml.safe_load(kubectl("get", "tenant", "rbaccheck", "-n", namespace, "-o", "yaml").stdout)
+        assert "tenantry.dev/finalizer" in tenant["metadata"]["finalizers"]
+        assert tenant["status"]["phase"], tenant["status"]
+    finally:
+        operator.terminate()
+        operator.wait(timeout=30)
+        kubectl("patch", "tenant", "rbaccheck", "-n", namespace, "--type=merge",
+                "-p", '{"metadata":{"finalizers":null}}', check=False)
+        helm("uninstall", release, "-n", namespace, check=False)
+    text = log.read_text()
+    assert "Forbidden" not in text and " 403" not in text, f"the operator met a 403:\n{text}"
