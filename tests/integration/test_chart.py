@@ -7,6 +7,7 @@ migration Job would never complete and helm would wait for it until its timeout)
 """
 import base64
 import os
+import re
 import secrets
 import socket
 import subprocess
@@ -24,6 +25,7 @@ HELM = config.BIN / "helm"
 KUBECTL = config.BIN / "kubectl"
 DEFAULT_VALUES = CHART / "ci" / "default-values.yaml"
 CERT_MANAGER_VALUES = CHART / "ci" / "cert-manager-values.yaml"
+EXTERNAL_REDIS_VALUES = CHART / "ci" / "external-redis-values.yaml"
 CERT_MANAGER_GROUP = "cert-manager.io/v1"
 
 pytestmark = pytest.mark.integration
@@ -59,19 +61,25 @@ def namespace():
     kubectl("delete", "namespace", name, "--wait=false", "--ignore-not-found")
 
 
-@pytest.mark.parametrize("values_file", [DEFAULT_VALUES, CERT_MANAGER_VALUES], ids=lambda p: p.name)
+@pytest.mark.parametrize("values_file", [DEFAULT_VALUES, CERT_MANAGER_VALUES, EXTERNAL_REDIS_VALUES],
+                         ids=lambda p: p.name)
 def test_helm_lint_strict_passes(values_file):
     result = helm("lint", "--strict", CHART, "-f", values_file)
     assert "0 chart(s) failed" in result.stdout
 
 
-def test_default_values_pass_a_server_side_dry_run(namespace):
-    docs = render(DEFAULT_VALUES, namespace=namespace)
+@pytest.mark.parametrize("values_file", [DEFAULT_VALUES, EXTERNAL_REDIS_VALUES], ids=lambda p: p.name)
+def test_values_pass_a_server_side_dry_run(namespace, values_file):
+    docs = render(values_file, namespace=namespace)
     text = yaml.safe_dump_all(docs)
     result = kubectl("apply", "--dry-run=server", "-n", namespace, "-f", "-", input=text)
     for doc in docs:
-        assert f"/{doc['metadata']['name']} created (server dry run)" in result.stdout, doc["kind"]
+        # e.g. `networkpolicy.networking.k8s.io/r-tenantry-web created (server dry run)`
+        name = re.escape(doc["metadata"]["name"])
+        line = rf"^{doc['kind'].lower()}(\.[a-z0-9.]+)?/{name} created \(server dry run\)$"
+        assert re.search(line, result.stdout, re.MULTILINE), (doc["kind"], doc["metadata"]["name"])
     assert {d["kind"] for d in docs} >= {"Job", "Pod", "Secret", "ServiceAccount"}  # hooks are in the stream
+    assert {d["kind"] for d in docs} >= {"NetworkPolicy", "ConfigMap", "Service", "Deployment"}
 
 
 def test_cert_manager_values_fail_the_dry_run_only_on_the_missing_cert_manager_kinds(namespace):
@@ -104,11 +112,12 @@ def test_install_upgrade_uninstall(namespace):
     helm("install", release, CHART, "-n", namespace, "-f", DEFAULT_VALUES, "--no-hooks")
 
     expected = {
-        "deployment": {f"{release}-tenantry-web", f"{release}-tenantry-operator"},
-        "service": {f"{release}-tenantry-web", f"{release}-tenantry-operator"},
+        "deployment": {f"{release}-tenantry-{c}" for c in ("web", "operator", "pgbouncer", "redis")},
+        "service": {f"{release}-tenantry-{c}" for c in ("web", "operator", "pgbouncer", "redis")},
+        "networkpolicy": {f"{release}-tenantry-{c}" for c in ("web", "operator", "pgbouncer", "redis")},
         "poddisruptionbudget": {f"{release}-tenantry-web"},
-        "configmap": {f"{release}-tenantry-settings"},
-        "secret": {f"{release}-tenantry-app", f"{release}-tenantry-webhook-tls"},
+        "configmap": {f"{release}-tenantry-settings", f"{release}-tenantry-pgbouncer"},
+        "secret": {f"{release}-tenantry-app", f"{release}-tenantry-webhook-tls", f"{release}-tenantry-pgbouncer"},
         "serviceaccount": {f"{release}-tenantry-operator"},
         "role": {f"{release}-tenantry-operator"},
         "rolebinding": {f"{release}-tenantry-operator"},
@@ -177,6 +186,13 @@ BAD_VALUES = {
     "string for web.replicas": (["--set-string", "web.replicas=3"], ["/web/replicas", "want integer"]),
     "no secret source": ([], ["/secrets/secretKey", "/database/password"]),
     "invalid baseDomain": (["--set", "baseDomain=Not_A_Domain"], ["/baseDomain", "Not_A_Domain"]),
+    "external Redis without a URL": (["--set", "redis.enabled=false"], ["/secrets/redisUrl"]),
+    "PgBouncer without a userlist source": (
+        ["--set", "secrets.existingSecret=app-secrets", "--set", "database.password="], ["/database/password"]),
+    "string for pgbouncer.defaultPoolSize": (["--set-string", "pgbouncer.defaultPoolSize=20"],
+                                             ["/pgbouncer/defaultPoolSize", "want integer"]),
+    "unknown networkPolicy key": (["--set", "networkPolicy.ingressNamespace=nginx"],
+                                  ["/networkPolicy", "ingressNamespace"]),
 }
 
 
@@ -194,11 +210,56 @@ def test_bad_values_fail_naming_the_value(case, command):
         assert message in output, f"{case}: {message!r} not in helm {command}'s message:\n{output}"
 
 
+def test_the_template_names_the_missing_redis_url_even_without_the_schema():
+    result = helm("template", "r", CHART, "-f", DEFAULT_VALUES, "--set", "redis.enabled=false",
+                  "--skip-schema-validation", check=False)
+    assert result.returncode != 0
+    assert "secrets.redisUrl is required when redis.enabled is false" in result.stderr, result.stderr
+
+
+def _pod_specs(docs: list[dict]) -> dict[str, dict]:
+    return {d["metadata"]["name"]: (d["spec"] if d["kind"] == "Pod" else d["spec"]["template"]["spec"])
+            for d in docs if d["kind"] in ("Deployment", "Job", "Pod")}
+
+
+@pytest.mark.parametrize("values_file", [DEFAULT_VALUES, EXTERNAL_REDIS_VALUES], ids=lambda p: p.name)
+def test_every_rendered_pod_is_hardened(values_file):
+    """Every Deployment, Job and Pod of the chart, the data tier's (and the exporter sidecar) included."""
+    docs = render(values_file)
+    pods = _pod_specs(docs)
+    data_tier = {"r-tenantry-pgbouncer"} | ({"r-tenantry-redis"} if values_file == DEFAULT_VALUES else set())
+    assert data_tier <= set(pods), set(pods)
+    if values_file == EXTERNAL_REDIS_VALUES:
+        assert "r-tenantry-redis" not in pods
+        names = [c["name"] for c in pods["r-tenantry-pgbouncer"]["containers"]]
+        assert names == ["pgbouncer", "exporter"]
+    for name, pod in pods.items():
+        assert pod["securityContext"]["runAsNonRoot"] is True, name
+        assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}, name
+        for container in pod["containers"]:
+            sc = container["securityContext"]
+            where = f"{name}/{container['name']}"
+            assert sc["runAsNonRoot"] is True and sc["allowPrivilegeEscalation"] is False, where
+            assert sc["readOnlyRootFilesystem"] is True, where
+            assert sc["capabilities"] == {"drop": ["ALL"]}, where
+            assert sc["seccompProfile"] == {"type": "RuntimeDefault"}, where
+            assert container["resources"].get("limits", {}).get("memory"), where
+    for name in data_tier:
+        assert pods[name]["automountServiceAccountToken"] is False, name
+    mounts = {m["mountPath"] for m in pods["r-tenantry-pgbouncer"]["containers"][0]["volumeMounts"]}
+    assert {"/tmp", "/etc/pgbouncer/pgbouncer.ini", "/etc/pgbouncer/auth"} <= mounts
+    if "r-tenantry-redis" in pods:
+        redis = pods["r-tenantry-redis"]["containers"][0]
+        assert {m["mountPath"] for m in redis["volumeMounts"]} == {"/data"}
+        command = redis["command"]
+        assert command[command.index("--save") + 1] == "" and command[command.index("--appendonly") + 1] == "no"
+
+
 def test_every_pod_is_hardened_and_the_web_pods_are_probed():
     docs = render(DEFAULT_VALUES)
-    pods = {d["metadata"]["name"]: (d["spec"] if d["kind"] == "Pod" else d["spec"]["template"]["spec"])
-            for d in docs if d["kind"] in ("Deployment", "Job", "Pod")}
-    assert set(pods) == {"r-tenantry-web", "r-tenantry-operator", "r-tenantry-migrate", "r-tenantry-test-readyz"}
+    pods = _pod_specs(docs)
+    assert set(pods) == {"r-tenantry-web", "r-tenantry-operator", "r-tenantry-migrate", "r-tenantry-test-readyz",
+                         "r-tenantry-pgbouncer", "r-tenantry-redis"}
     for name, pod in pods.items():
         assert pod["securityContext"]["runAsNonRoot"] is True and pod["securityContext"]["runAsUser"] == 10001, name
         assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}, name
@@ -221,10 +282,16 @@ def test_every_pod_is_hardened_and_the_web_pods_are_probed():
     assert "--peering=r-tenantry" in operator["command"] and "--namespace=default" in operator["command"]
 
 
+def _secret_data(docs: list[dict], name: str) -> dict[str, str]:
+    secret = next(d for d in docs if d["kind"] == "Secret" and d["metadata"]["name"] == name)
+    return {k: base64.b64decode(v).decode() for k, v in secret["data"].items()}
+
+
 def test_web_goes_through_pgbouncer_and_the_operator_and_migrations_connect_directly():
     password = "p@ss w+rd/:%?#"
     docs = render(DEFAULT_VALUES, "--set", "database.host=pg.db", "--set", "database.pooledHost=bouncer.db",
-                  "--set-string", f"database.password={password}")
+                  "--set", "pgbouncer.enabled=false", "--set-string", f"database.password={password}")
+    assert not any("pgbouncer" in d["metadata"]["name"] for d in docs), "pgbouncer.enabled=false renders none"
     secret = next(d for d in docs if d["kind"] == "Secret" and d["metadata"]["name"] == "r-tenantry-app")
     data = {k: base64.b64decode(v).decode() for k, v in secret["data"].items()}
     direct, pooled = dj_database_url.parse(data["DATABASE_URL"]), dj_database_url.parse(data["DATABASE_POOLED_URL"])
@@ -317,3 +384,122 @@ def test_the_operator_runs_under_the_charts_rbac(namespace, tmp_path):
         helm("uninstall", release, "-n", namespace, check=False)
     text = log.read_text()
     assert "Forbidden" not in text and " 403" not in text, f"the operator met a 403:\n{text}"
+
+
+def test_the_web_pods_pooled_url_points_at_the_charts_pgbouncer_service():
+    docs = render(DEFAULT_VALUES, "--set", "database.pooledHost=ignored.db", "--set", "pgbouncer.port=6432")
+    pooled = dj_database_url.parse(_secret_data(docs, "r-tenantry-app")["DATABASE_POOLED_URL"])
+    service = next(d for d in docs if d["kind"] == "Service" and d["metadata"]["name"] == "r-tenantry-pgbouncer")
+    assert (pooled["HOST"], pooled["PORT"]) == (service["metadata"]["name"], 6432)
+    assert service["spec"]["ports"] == [{"name": "postgres", "port": 6432, "targetPort": "postgres", "protocol": "TCP"}]
+    deployment = next(d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"] == "r-tenantry-pgbouncer")
+    assert service["spec"]["selector"].items() <= deployment["spec"]["template"]["metadata"]["labels"].items()
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    assert container["command"] == ["pgbouncer", "/etc/pgbouncer/pgbouncer.ini"]
+    assert container["ports"][0]["containerPort"] == 6432
+
+
+def test_the_pgbouncer_config_is_transaction_pooling_as_in_the_local_platform():
+    """The settings of devenv's pgbouncer_ini (DESIGN.md section 5: SET LOCAL under transaction pooling)."""
+    password = 'pa"ss'
+    docs = render(DEFAULT_VALUES, "--set", "database.host=pg.db", "--set", "pgbouncer.defaultPoolSize=30",
+                  "--set", "pgbouncer.maxClientConn=500", "--set-string", f"database.password={password}")
+    config_map = next(d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"] == "r-tenantry-pgbouncer")
+    lines = [line.strip() for line in config_map["data"]["pgbouncer.ini"].splitlines()]
+    settings = dict(line.split(" = ", 1) if " = " in line else (line.rstrip(" ="), "") for line in lines
+                    if line and not line.startswith("["))
+    assert settings["pool_mode"] == "transaction"
+    assert settings["ignore_startup_parameters"] == "extra_float_digits,options"
+    assert settings["*"] == "host=pg.db port=5432"
+    assert (settings["default_pool_size"], settings["max_client_conn"], settings["reserve_pool_size"]) == \
+        ("30", "500", "5")
+    assert settings["server_reset_query"] == "" and settings["auth_type"] == "scram-sha-256"
+    assert settings["auth_file"] == "/etc/pgbouncer/auth/userlist.txt"
+    # PgBouncer's userlist format doubles a quote inside a quoted field.
+    assert _secret_data(docs, "r-tenantry-pgbouncer") == {"userlist.txt": '"tenantry" "pa""ss"\n'}
+
+
+def test_the_exporter_sidecar_and_an_existing_pgbouncer_secret():
+    docs = render(EXTERNAL_REDIS_VALUES)
+    data = _secret_data(docs, "r-tenantry-pgbouncer")
+    assert data["exporter-url"] == "postgres://tenantry:ci-password@127.0.0.1:5432/pgbouncer?sslmode=disable"
+    service = next(d for d in docs if d["kind"] == "Service" and d["metadata"]["name"] == "r-tenantry-pgbouncer")
+    assert {p["name"]: p["port"] for p in service["spec"]["ports"]} == {"postgres": 5432, "metrics": 9127}
+    docs = render(CERT_MANAGER_VALUES, "--set", "pgbouncer.exporter.enabled=true")
+    assert not any(d["kind"] == "Secret" and "pgbouncer" in d["metadata"]["name"] for d in docs)
+    pod = next(d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"] == "r-tenantry-pgbouncer")
+    spec = pod["spec"]["template"]["spec"]
+    assert next(v for v in spec["volumes"] if v["name"] == "auth")["secret"]["secretName"] == "tenantry-pgbouncer"
+    exporter = next(c for c in spec["containers"] if c["name"] == "exporter")
+    assert exporter["env"][0]["valueFrom"]["secretKeyRef"] == {"name": "tenantry-pgbouncer", "key": "exporter-url"}
+
+
+def test_the_bundled_redis_is_where_the_default_url_points_and_an_external_one_replaces_it():
+    docs = render(DEFAULT_VALUES)
+    url = _secret_data(docs, "r-tenantry-app")["REDIS_URL"]
+    service = next(d for d in docs if d["kind"] == "Service" and d["metadata"]["name"] == "r-tenantry-redis")
+    assert url == f"redis://{service['metadata']['name']}:{service['spec']['ports'][0]['port']}/0"
+    docs = render(EXTERNAL_REDIS_VALUES)
+    assert not any("redis" in d["metadata"]["name"] for d in docs if d["kind"] != "Secret")
+    assert _secret_data(docs, "r-tenantry-app")["REDIS_URL"] == \
+        "rediss://:ci-redis-password@redis.cache.example.com:6380/0"
+    # An existing Secret carries REDIS_URL itself: no URL needed.
+    docs = render(CERT_MANAGER_VALUES, "--set", "redis.enabled=false")
+    assert not any(d["kind"] == "Deployment" and d["metadata"]["name"] == "r-tenantry-redis" for d in docs)
+
+
+def _selector(component: str) -> dict:
+    return {"matchLabels": {"app.kubernetes.io/name": "tenantry", "app.kubernetes.io/instance": "r",
+                            "app.kubernetes.io/component": component}}
+
+
+def test_network_policies_allow_only_the_expected_sources():
+    docs = render(DEFAULT_VALUES, "--set", "networkPolicy.ingressNamespaceSelector.matchLabels.role=ingress")
+    policies = {d["metadata"]["name"].removeprefix("r-tenantry-"): d["spec"] for d in docs
+                if d["kind"] == "NetworkPolicy"}
+    assert set(policies) == {"web", "operator", "pgbouncer", "redis"}
+    for component, spec in policies.items():
+        assert spec["podSelector"] == _selector(component), component
+        assert spec["policyTypes"] == ["Ingress"], component
+
+    [web] = policies["web"]["ingress"]
+    assert web["ports"] == [{"port": 8000, "protocol": "TCP"}]
+    assert web["from"] == [
+        {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx", "role": "ingress"}}},
+        {"podSelector": _selector("test")}]
+
+    [pgbouncer] = policies["pgbouncer"]["ingress"]
+    assert pgbouncer["from"] == [{"podSelector": _selector(c)} for c in ("web", "operator", "migrate")]
+    assert pgbouncer["ports"] == [{"port": 5432, "protocol": "TCP"}]
+
+    [redis] = policies["redis"]["ingress"]
+    assert redis["from"] == [{"podSelector": _selector(c)} for c in ("web", "operator")]
+    assert redis["ports"] == [{"port": 6379, "protocol": "TCP"}]
+
+    webhook, metrics = policies["operator"]["ingress"]
+    assert webhook == {"ports": [{"port": 8443, "protocol": "TCP"}]}, "the API server calls from anywhere"
+    assert metrics == {"from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}],
+                       "ports": [{"port": 8081, "protocol": "TCP"}]}
+
+    # Every selector matches the labels of the pods it means.
+    pods = {d["metadata"]["labels"]["app.kubernetes.io/component"]:
+            (d["metadata"] if d["kind"] == "Pod" else d["spec"]["template"]["metadata"])["labels"]
+            for d in docs if d["kind"] in ("Deployment", "Job", "Pod")}
+    for spec in policies.values():
+        for rule in spec["ingress"]:
+            for source in rule.get("from", []):
+                if "podSelector" in source:
+                    component = source["podSelector"]["matchLabels"]["app.kubernetes.io/component"]
+                    assert source["podSelector"]["matchLabels"].items() <= pods[component].items(), component
+
+
+def test_network_policies_follow_the_data_tier_and_can_be_turned_off():
+    docs = render(EXTERNAL_REDIS_VALUES)
+    policies = {d["metadata"]["name"]: d["spec"] for d in docs if d["kind"] == "NetworkPolicy"}
+    assert set(policies) == {"r-tenantry-web", "r-tenantry-operator", "r-tenantry-pgbouncer"}
+    exporter = policies["r-tenantry-pgbouncer"]["ingress"][1]
+    assert exporter == {
+        "from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "observability"}}}],
+        "ports": [{"port": 9127, "protocol": "TCP"}]}
+    docs = render(DEFAULT_VALUES, "--set", "networkPolicy.enabled=false")
+    assert not [d for d in docs if d["kind"] == "NetworkPolicy"]

@@ -71,8 +71,29 @@ def test_every_documented_value_is_in_the_schema_and_the_schema_forbids_others()
 
 
 def test_values_leave_the_other_developers_components_out():
-    for component in ("pgbouncer", "redis", "monitoring", "networkPolicy"):
-        assert component not in VALUES, f"{component} belongs to another part of the chart"
+    assert "monitoring" not in VALUES, "monitoring belongs to another part of the chart"
+
+
+def test_the_data_tier_is_on_by_default():
+    assert VALUES["pgbouncer"]["enabled"] is True and VALUES["pgbouncer"]["exporter"]["enabled"] is False
+    assert VALUES["redis"]["enabled"] is True and VALUES["networkPolicy"]["enabled"] is True
+
+
+def test_the_schema_requires_a_redis_url_only_for_an_external_redis_without_an_existing_secret():
+    jsonschema = pytest.importorskip("jsonschema")
+
+    def errors(redis_enabled: bool, redis_url: str, existing_secret: str = "") -> list[str]:
+        values = json.loads(json.dumps(VALUES))
+        values.update(baseDomain="tenantry.example.com")
+        values["redis"]["enabled"] = redis_enabled
+        values["secrets"].update(redisUrl=redis_url, existingSecret=existing_secret, secretKey="k")
+        values["database"]["password"] = "p"
+        return [e.message for e in jsonschema.Draft7Validator(SCHEMA).iter_errors(values)]
+
+    assert not errors(True, "")
+    assert errors(False, "")
+    assert not errors(False, "redis://cache:6379/0")
+    assert not errors(False, "", existing_secret="app-secrets")
 
 
 def test_the_readme_values_table_is_up_to_date():

@@ -67,6 +67,20 @@ app.kubernetes.io/component: {{ .component }}
 {{- printf "%s-migrate" (include "tenantry.fullname" .) | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
 
+{{- define "tenantry.pgbouncerName" -}}
+{{- printf "%s-pgbouncer" (include "tenantry.fullname" .) | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* The Secret holding PgBouncer's userlist.txt (and the exporter's connection URL). */}}
+{{- define "tenantry.pgbouncerSecret" -}}
+{{- default (include "tenantry.pgbouncerName" .) .Values.pgbouncer.existingSecret -}}
+{{- end -}}
+
+{{/* The bundled Redis: the same name the default secrets.redisUrl points at. */}}
+{{- define "tenantry.redisName" -}}
+{{- printf "%s-redis" (include "tenantry.fullname" .) | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
 {{- define "tenantry.peeringName" -}}
 {{- default (include "tenantry.fullname" .) .Values.operator.peeringName -}}
 {{- end -}}
@@ -98,8 +112,14 @@ app.kubernetes.io/component: {{ .component }}
 {{- $user := $db.user | urlquery | replace "+" "%20" -}}
 DJANGO_SECRET_KEY: {{ $secretKey | b64enc | quote }}
 DATABASE_URL: {{ printf "postgresql://%s:%s@%s:%d/%s" $user $password $db.host (int $db.port) $db.name | b64enc | quote }}
-DATABASE_POOLED_URL: {{ printf "postgresql://%s:%s@%s:%d/%s" $user $password $db.pooledHost (int $db.pooledPort) $db.name | b64enc | quote }}
-REDIS_URL: {{ default (printf "redis://%s-redis:6379/0" (include "tenantry.fullname" .)) .Values.secrets.redisUrl | b64enc | quote }}
+{{- $pooledHost := ternary (include "tenantry.pgbouncerName" .) $db.pooledHost .Values.pgbouncer.enabled }}
+{{- $pooledPort := ternary .Values.pgbouncer.port $db.pooledPort .Values.pgbouncer.enabled }}
+DATABASE_POOLED_URL: {{ printf "postgresql://%s:%s@%s:%d/%s" $user $password $pooledHost (int $pooledPort) $db.name | b64enc | quote }}
+{{- $redisUrl := .Values.secrets.redisUrl }}
+{{- if not .Values.redis.enabled }}
+{{- $redisUrl = required "secrets.redisUrl is required when redis.enabled is false (an external Redis)" .Values.secrets.redisUrl }}
+{{- end }}
+REDIS_URL: {{ default (printf "redis://%s:6379/0" (include "tenantry.redisName" .)) $redisUrl | b64enc | quote }}
 {{- end -}}
 
 {{- define "tenantry.podSecurityContext" -}}
