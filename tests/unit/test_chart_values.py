@@ -5,6 +5,7 @@ import json
 import subprocess
 import sys
 
+import jsonschema
 import pytest
 import yaml
 
@@ -80,8 +81,6 @@ def test_the_data_tier_is_on_by_default():
 
 
 def test_the_schema_requires_a_redis_url_only_for_an_external_redis_without_an_existing_secret():
-    jsonschema = pytest.importorskip("jsonschema")
-
     def errors(redis_enabled: bool, redis_url: str, existing_secret: str = "") -> list[str]:
         values = json.loads(json.dumps(VALUES))
         values.update(baseDomain="tenantry.example.com")
