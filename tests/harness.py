@@ -241,3 +241,31 @@ def pooled_statements():
 def statement_kinds(captured) -> list[str]:
     """["BEGIN", "SET LOCAL", "SELECT", ...]: what each captured statement is."""
     return [re.match(r"SET LOCAL|\w+", query["sql"]).group() for query in captured.captured_queries]
+
+
+def run_tool(*argv, input: str | None = None, check: bool = True,
+             env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """A command-line tool (helm, kubectl, a generator); with `check`, a failure shows its output."""
+    result = subprocess.run([str(a) for a in argv], input=input, capture_output=True, text=True, timeout=180,
+                            env={**os.environ, **(env or {})})
+    if check:
+        assert result.returncode == 0, f"{' '.join(map(str, argv))} failed:\n{result.stdout}\n{result.stderr}"
+    return result
+
+
+def kubectl_run(*args, input: str | None = None, check: bool = True) -> subprocess.CompletedProcess:
+    """kubectl with the admin kubeconfig, returning the completed process (for tests of refusals)."""
+    kubectl_bin = config.BIN / "kubectl"
+    assert kubectl_bin.exists(), f"{kubectl_bin} is missing: `make deps` builds it"
+    return run_tool(kubectl_bin, f"--kubeconfig={config.KUBECONFIG}", *args, input=input, check=check)
+
+
+@contextmanager
+def scratch_namespace(prefix: str):
+    """A fresh namespace of our own, deleted afterwards."""
+    name = f"{prefix}-{uuid.uuid4().hex[:8]}"
+    kubectl_run("create", "namespace", name)
+    try:
+        yield name
+    finally:
+        kubectl_run("delete", "namespace", name, "--wait=false", "--ignore-not-found")

@@ -8,7 +8,6 @@ migration Job would never complete and helm would wait for it until its timeout)
 import base64
 import os
 import re
-import secrets
 import socket
 import subprocess
 import time
@@ -18,6 +17,7 @@ import dj_database_url
 import pytest
 import yaml
 
+from harness import kubectl_run, run_tool, scratch_namespace
 from localplatform import config
 
 CHART = config.ROOT / "charts" / "tenantry"
@@ -28,23 +28,13 @@ CERT_MANAGER_VALUES = CHART / "ci" / "cert-manager-values.yaml"
 EXTERNAL_REDIS_VALUES = CHART / "ci" / "external-redis-values.yaml"
 CERT_MANAGER_GROUP = "cert-manager.io/v1"
 
-pytestmark = pytest.mark.integration
-
-
-def run(*argv, input: str | None = None, check: bool = True) -> subprocess.CompletedProcess:
-    result = subprocess.run([str(a) for a in argv], input=input, capture_output=True, text=True, timeout=180)
-    if check:
-        assert result.returncode == 0, f"{' '.join(map(str, argv))} failed:\n{result.stdout}\n{result.stderr}"
-    return result
+# The real kube-apiserver answers the dry runs and installs: started by the harness if needed.
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("services")]
 
 
 def helm(*args, check: bool = True, input: str | None = None) -> subprocess.CompletedProcess:
     assert HELM.exists(), f"{HELM} is missing: `make deps` builds it"
-    return run(HELM, f"--kubeconfig={config.KUBECONFIG}", *args, check=check, input=input)
-
-
-def kubectl(*args, check: bool = True, input: str | None = None) -> subprocess.CompletedProcess:
-    return run(KUBECTL, f"--kubeconfig={config.KUBECONFIG}", *args, check=check, input=input)
+    return run_tool(HELM, f"--kubeconfig={config.KUBECONFIG}", *args, check=check, input=input)
 
 
 def render(values_file, *extra, namespace: str = "default") -> list[dict]:
@@ -54,11 +44,8 @@ def render(values_file, *extra, namespace: str = "default") -> list[dict]:
 
 @pytest.fixture
 def namespace():
-    """A fresh namespace of our own, deleted at the end of the test."""
-    name = f"chart-test-{secrets.token_hex(4)}"
-    kubectl("create", "namespace", name)
-    yield name
-    kubectl("delete", "namespace", name, "--wait=false", "--ignore-not-found")
+    with scratch_namespace("chart-test") as name:
+        yield name
 
 
 @pytest.mark.parametrize("values_file", [DEFAULT_VALUES, CERT_MANAGER_VALUES, EXTERNAL_REDIS_VALUES],
@@ -72,7 +59,7 @@ def test_helm_lint_strict_passes(values_file):
 def test_values_pass_a_server_side_dry_run(namespace, values_file):
     docs = render(values_file, namespace=namespace)
     text = yaml.safe_dump_all(docs)
-    result = kubectl("apply", "--dry-run=server", "-n", namespace, "-f", "-", input=text)
+    result = kubectl_run("apply", "--dry-run=server", "-n", namespace, "-f", "-", input=text)
     for doc in docs:
         # e.g. `networkpolicy.networking.k8s.io/r-tenantry-web created (server dry run)`
         name = re.escape(doc["metadata"]["name"])
@@ -93,11 +80,11 @@ def test_cert_manager_values_fail_the_dry_run_only_on_the_missing_cert_manager_k
     assert not any(d["kind"] == "Secret" for d in ours if "webhook" in d["metadata"]["name"]), \
         "with cert-manager the chart must not make the webhook certificate itself"
 
-    result = kubectl("apply", "--dry-run=server", "-n", namespace, "-f", "-", input=yaml.safe_dump_all(ours))
+    result = kubectl_run("apply", "--dry-run=server", "-n", namespace, "-f", "-", input=yaml.safe_dump_all(ours))
     for doc in ours:
         assert f"/{doc['metadata']['name']} created (server dry run)" in result.stdout, doc["kind"]
 
-    result = kubectl("apply", "--dry-run=server", "-n", namespace, "-f", "-", input=yaml.safe_dump_all(theirs),
+    result = kubectl_run("apply", "--dry-run=server", "-n", namespace, "-f", "-", input=yaml.safe_dump_all(theirs),
                      check=False)
     assert result.returncode != 0
     errors = [line for line in result.stderr.splitlines() if line and line != "ensure CRDs are installed first"]
@@ -124,11 +111,11 @@ def test_install_upgrade_uninstall(namespace):
         "kopfpeerings.kopf.dev": {f"{release}-tenantry"},
     }
     for kind, names in expected.items():
-        found = kubectl("get", kind, "-n", namespace, "-l", f"app.kubernetes.io/instance={release}",
+        found = kubectl_run("get", kind, "-n", namespace, "-l", f"app.kubernetes.io/instance={release}",
                         "-o", "jsonpath={.items[*].metadata.name}").stdout.split()
         assert names <= set(found), f"{kind}: expected {names}, found {found}"
     for kind in ("clusterrole", "clusterrolebinding"):
-        kubectl("get", kind, cluster_name)
+        kubectl_run("get", kind, cluster_name)
     # The hooks skipped above are still part of the release.
     hooks = [d for d in yaml.safe_load_all(helm("get", "hooks", release, "-n", namespace).stdout) if d]
     assert {(d["kind"], d["metadata"]["name"]) for d in hooks} == {
@@ -154,16 +141,16 @@ def test_install_upgrade_uninstall(namespace):
     ]
     for verb, resource, ns in allowed + denied:
         scope = ["-n", ns] if ns else []
-        answer = kubectl("auth", "can-i", verb, resource, "--as", account, *scope, check=False).stdout.strip()
+        answer = kubectl_run("auth", "can-i", verb, resource, "--as", account, *scope, check=False).stdout.strip()
         want = "yes" if (verb, resource, ns) in allowed else "no"
         assert answer == want, f"operator can-i {verb} {resource} in {ns or 'the cluster'}: {answer}, want {want}"
 
     def replicas() -> str:
-        return kubectl("get", "deployment", f"{release}-tenantry-web", "-n", namespace,
+        return kubectl_run("get", "deployment", f"{release}-tenantry-web", "-n", namespace,
                        "-o", "jsonpath={.spec.replicas}").stdout
 
     def webhook_cert() -> str:
-        return kubectl("get", "secret", f"{release}-tenantry-webhook-tls", "-n", namespace,
+        return kubectl_run("get", "secret", f"{release}-tenantry-webhook-tls", "-n", namespace,
                        "-o", "jsonpath={.data.tls\\.crt}").stdout
 
     assert replicas() == "2"
@@ -173,11 +160,11 @@ def test_install_upgrade_uninstall(namespace):
     assert webhook_cert() == cert, "the webhook certificate must survive an upgrade (lookup)"
 
     helm("uninstall", release, "-n", namespace)
-    gone = kubectl("get", "deployment", f"{release}-tenantry-web", "-n", namespace, check=False)
+    gone = kubectl_run("get", "deployment", f"{release}-tenantry-web", "-n", namespace, check=False)
     assert gone.returncode != 0 and "NotFound" in gone.stderr
-    assert kubectl("get", "clusterrole", cluster_name, check=False).returncode != 0
+    assert kubectl_run("get", "clusterrole", cluster_name, check=False).returncode != 0
     # The CRDs stay (Helm never deletes what crds/ installed), as the chart README says.
-    kubectl("get", "crd", "tenants.tenantry.dev", "kopfpeerings.kopf.dev")
+    kubectl_run("get", "crd", "tenants.tenantry.dev", "kopfpeerings.kopf.dev")
     readme = (CHART / "README.md").read_text()
     assert "## Uninstall: what stays" in readme and "tenants.tenantry.dev" in readme
 
@@ -311,9 +298,9 @@ def test_the_webhook_certificate_names_the_operator_service(tmp_path):
     secret = next(d for d in docs if d["metadata"]["name"] == "r-tenantry-webhook-tls")
     (tmp_path / "tls.crt").write_bytes(base64.b64decode(secret["data"]["tls.crt"]))
     (tmp_path / "ca.crt").write_bytes(base64.b64decode(secret["data"]["ca.crt"]))
-    text = run("openssl", "x509", "-in", tmp_path / "tls.crt", "-noout", "-text").stdout
+    text = run_tool("openssl", "x509", "-in", tmp_path / "tls.crt", "-noout", "-text").stdout
     assert "DNS:r-tenantry-operator.tenants-prod.svc" in text
-    run("openssl", "verify", "-CAfile", tmp_path / "ca.crt", tmp_path / "tls.crt")
+    run_tool("openssl", "verify", "-CAfile", tmp_path / "ca.crt", tmp_path / "tls.crt")
     operator = next(d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"] == "r-tenantry-operator")
     env = {e["name"]: e.get("value") for e in operator["spec"]["template"]["spec"]["containers"][0]["env"]}
     assert env["TENANTRY_WEBHOOK_HOST"] == "r-tenantry-operator.tenants-prod.svc"
@@ -335,7 +322,8 @@ def test_the_operator_runs_under_the_charts_rbac(namespace, tmp_path):
     shared data is touched; Ingress and CronJob rights are checked with `auth can-i` above."""
     release = "r"
     helm("install", release, CHART, "-n", namespace, "-f", DEFAULT_VALUES, "--no-hooks")
-    token = kubectl("create", "token", f"{release}-tenantry-operator", "-n", namespace, "--duration=10m").stdout.strip()
+    token = kubectl_run("create", "token", f"{release}-tenantry-operator", "-n", namespace,
+                        "--duration=10m").stdout.strip()
     admin = yaml.safe_load(config.KUBECONFIG.read_text())
     cluster = admin["clusters"][0]["cluster"]
     kubeconfig = tmp_path / "kubeconfig"
@@ -345,7 +333,7 @@ def test_the_operator_runs_under_the_charts_rbac(namespace, tmp_path):
         "users": [{"name": "operator", "user": {"token": token}}],
         "contexts": [{"name": "operator", "context": {"cluster": "c", "user": "operator", "namespace": namespace}}],
     }))
-    kubectl("apply", "-n", namespace, "-f", "-", input=yaml.safe_dump({
+    kubectl_run("apply", "-n", namespace, "-f", "-", input=yaml.safe_dump({
         "apiVersion": "tenantry.dev/v1alpha1", "kind": "Tenant", "metadata": {"name": "rbaccheck"},
         "spec": {"displayName": "RBAC check"}}))
     liveness, metrics = _free_port(), _free_port()
@@ -367,19 +355,19 @@ def test_the_operator_runs_under_the_charts_rbac(namespace, tmp_path):
         while time.monotonic() < deadline and not taken:
             time.sleep(1)
             assert operator.poll() is None, f"the operator exited:\n{log.read_text()}"
-            reasons = kubectl("get", "events", "-n", namespace, "--field-selector", "involvedObject.name=rbaccheck",
+            reasons = kubectl_run("get", "events", "-n", namespace, "--field-selector", "involvedObject.name=rbaccheck",
                               "-o", "jsonpath={.items[*].reason}").stdout.split()
             taken = "ProvisioningFailed" in reasons
         assert taken, f"the operator never reported on the Tenant:\n{log.read_text()}"
         with urllib.request.urlopen(f"http://127.0.0.1:{liveness}/healthz", timeout=5) as response:
             assert response.status == 200
-        tenant = yaml.safe_load(kubectl("get", "tenant", "rbaccheck", "-n", namespace, "-o", "yaml").stdout)
+        tenant = yaml.safe_load(kubectl_run("get", "tenant", "rbaccheck", "-n", namespace, "-o", "yaml").stdout)
         assert "tenantry.dev/finalizer" in tenant["metadata"]["finalizers"]
         assert tenant["status"]["phase"], tenant["status"]
     finally:
         operator.terminate()
         operator.wait(timeout=30)
-        kubectl("patch", "tenant", "rbaccheck", "-n", namespace, "--type=merge",
+        kubectl_run("patch", "tenant", "rbaccheck", "-n", namespace, "--type=merge",
                 "-p", '{"metadata":{"finalizers":null}}', check=False)
         helm("uninstall", release, "-n", namespace, check=False)
     text = log.read_text()
