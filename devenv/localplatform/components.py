@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import config, gotools, pki
-from .proc import chown_for_service, port_open, run, service_user
+from .proc import chown_for_service, port_open, run, service_dir, service_user
 
 PG_BIN = Path(f"/usr/lib/postgresql/{config.POSTGRES_MAJOR}/bin")
 
@@ -50,18 +50,20 @@ def http_ok(url: str, ca: Path | None = None, insecure: bool = False) -> bool:
 
 # --- PostgreSQL ---------------------------------------------------------------------------------
 
-PG_DIR = config.LOCAL / "postgres"
-PG_DATA = PG_DIR / "data"
-PG_SOCKET = PG_DIR / "socket"
+def pg_data() -> Path:
+    return service_dir("postgres") / "data"
+
+
+def pg_socket() -> Path:
+    return service_dir("postgres") / "socket"
 
 
 def _prepare_postgres() -> None:
-    if (PG_DATA / "PG_VERSION").exists():
+    if (pg_data() / "PG_VERSION").exists():
         return
-    for path in (PG_DIR, PG_SOCKET):
-        path.mkdir(parents=True, exist_ok=True)
-        chown_for_service(path)
-    run([str(PG_BIN / "initdb"), "-D", str(PG_DATA), "-U", "postgres", "-E", "UTF8", "--no-locale",
+    pg_socket().mkdir(exist_ok=True)
+    chown_for_service(pg_socket())
+    run([str(PG_BIN / "initdb"), "-D", str(pg_data()), "-U", "postgres", "-E", "UTF8", "--no-locale",
          "--auth-local=trust", "--auth-host=scram-sha-256"], "PostgreSQL initdb", user=service_user())
 
 
@@ -69,8 +71,8 @@ def postgres() -> Component:
     port = config.PORTS["postgres"]
     return Component(
         name="postgres", title="PostgreSQL", port=port, prepare=_prepare_postgres,
-        argv=lambda: [str(PG_BIN / "postgres"), "-D", str(PG_DATA), "-p", str(port),
-                      "-c", f"listen_addresses={config.HOST}", "-c", f"unix_socket_directories={PG_SOCKET}",
+        argv=lambda: [str(PG_BIN / "postgres"), "-D", str(pg_data()), "-p", str(port),
+                      "-c", f"listen_addresses={config.HOST}", "-c", f"unix_socket_directories={pg_socket()}",
                       "-c", "max_connections=300", "-c", "shared_buffers=256MB",
                       "-c", "log_min_duration_statement=1000"],
         ready=lambda: port_open(port), user=service_user(),
@@ -80,7 +82,7 @@ def postgres() -> Component:
 
 def psql_admin(sql: str, db: str = "postgres") -> str:
     """Run SQL as the cluster's superuser over the Unix socket (never exposed on TCP)."""
-    return run(["psql", "-h", str(PG_SOCKET), "-p", str(config.PORTS["postgres"]), "-U", "postgres",
+    return run(["psql", "-h", str(pg_socket()), "-p", str(config.PORTS["postgres"]), "-U", "postgres",
                 "-d", db, "-v", "ON_ERROR_STOP=1", "-qAt", "-c", sql], "PostgreSQL (psql as postgres)",
                user=service_user())
 
@@ -125,10 +127,8 @@ stats_users = {config.DB_USER}
 
 def pgbouncer(name: str = "pgbouncer", port: int = config.PORTS["pgbouncer"]) -> Component:
     """PgBouncer in front of our PostgreSQL; tests start private ones under other names and ports."""
-    folder = config.LOCAL / name
-
     def prepare() -> None:
-        folder.mkdir(parents=True, exist_ok=True)
+        folder = service_dir(name)
         auth = folder / "userlist.txt"
         auth.write_text(f'"{config.DB_USER}" "{config.DB_PASSWORD}"\n')
         ini = folder / "pgbouncer.ini"
@@ -138,7 +138,7 @@ def pgbouncer(name: str = "pgbouncer", port: int = config.PORTS["pgbouncer"]) ->
         os.chmod(auth, 0o600)
 
     return Component(name=name, title="PgBouncer" if name == "pgbouncer" else f"PgBouncer ({name})", port=port,
-                     prepare=prepare, argv=lambda: ["pgbouncer", str(folder / "pgbouncer.ini")],
+                     prepare=prepare, argv=lambda: ["pgbouncer", str(service_dir(name) / "pgbouncer.ini")],
                      ready=lambda: port_open(port), user=service_user(), stop_signal=signal.SIGINT)
 
 

@@ -3,6 +3,8 @@
 Each process gets `.local/run/<name>.pid` and `.local/logs/<name>.log`. A process counts as up only
 while its pid is alive *and* its port answers, so a stale pid file never hides a dead component.
 """
+import functools
+import hashlib
 import os
 import pwd
 import signal
@@ -58,6 +60,32 @@ def pid_alive(pid: int) -> bool:
 def service_user() -> str | None:
     """PostgreSQL and PgBouncer refuse to run as root: run them as `postgres` when we are root."""
     return "postgres" if os.geteuid() == 0 else None
+
+
+# Where service data goes when the service user cannot reach the checkout (see service_dir).
+OUTSIDE_ROOT = Path("/var/lib/tenantry")
+
+
+@functools.cache
+def service_dir(name: str) -> Path:
+    """A folder for PostgreSQL's or PgBouncer's files that their user can reach: `.local/<name>`, or,
+    when we run as root and the checkout sits below a folder `postgres` may not enter (`mktemp -d`
+    makes 0700 folders), /var/lib/tenantry/<checkout hash>/<name> with `.local/<name>` linking to it."""
+    local = config.LOCAL / name
+    user = service_user()
+    config.LOCAL.mkdir(parents=True, exist_ok=True)
+    if local.is_symlink():
+        return local.resolve()
+    if user is None or subprocess.run(["runuser", "-u", user, "--", "test", "-x", str(config.LOCAL)]).returncode == 0:
+        local.mkdir(exist_ok=True)
+        chown_for_service(local)
+        return local
+    outside = OUTSIDE_ROOT / hashlib.sha1(str(config.LOCAL).encode()).hexdigest()[:12] / name
+    outside.mkdir(parents=True, exist_ok=True)
+    for path in (outside.parent, outside):
+        chown_for_service(path)
+    local.symlink_to(outside)
+    return outside
 
 
 def chown_for_service(path: Path) -> None:

@@ -152,5 +152,7 @@ def down() -> None:
 
 def clean() -> None:
     down()
+    for link in (p for p in config.LOCAL.glob("*") if p.is_symlink()):  # service data kept outside
+        shutil.rmtree(link.resolve(), ignore_errors=True)
     shutil.rmtree(config.LOCAL, ignore_errors=True)
     say(f"removed {config.LOCAL}")
