@@ -153,6 +153,9 @@ def down() -> None:
 def clean() -> None:
     down()
     for link in (p for p in config.LOCAL.glob("*") if p.is_symlink()):  # service data kept outside
-        shutil.rmtree(link.resolve(), ignore_errors=True)
+        target = link.resolve()
+        shutil.rmtree(target, ignore_errors=True)
+        if target.parent.exists() and not any(target.parent.iterdir()):
+            target.parent.rmdir()
     shutil.rmtree(config.LOCAL, ignore_errors=True)
     say(f"removed {config.LOCAL}")
