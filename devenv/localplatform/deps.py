@@ -26,6 +26,9 @@ DEBIAN_PACKAGES = {
     "chromium-driver": Path("/usr/bin/chromedriver"),
 }
 MIN_GO = (1, 25)
+# Python command-line tools whose pins clash with the project's own (checkov pins an older pytest),
+# each in a virtualenv of its own, cached across checkouts like the Go binaries.
+PYTHON_TOOLS = {"checkov": "3.3.30"}
 
 
 def say(message: str) -> None:
@@ -100,11 +103,29 @@ def ensure_binaries() -> dict[str, Path]:
         raise PlatformError(str(err)) from None
     config.BIN.mkdir(parents=True, exist_ok=True)
     for name, path in binaries.items():
-        link = config.BIN / name
-        if not link.is_symlink() or os.readlink(link) != str(path):
-            link.unlink(missing_ok=True)
-            link.symlink_to(path)
+        _link(config.BIN / name, path)
     return binaries
+
+
+def ensure_python_tools() -> None:
+    for name, version in PYTHON_TOOLS.items():
+        home = config.CACHE / "tools" / f"{name}-{version}"
+        executable = home / "bin" / name
+        if not executable.exists():
+            say(f"installing {name} {version} into {home}")
+            log = config.LOGS / "pip.log"
+            with log.open("a") as out:
+                _checked([sys.executable, "-m", "venv", "--clear", str(home)], out, f"creating the {name} virtualenv",
+                         log)
+                _checked([str(home / "bin" / "python"), "-m", "pip", "install", "--disable-pip-version-check",
+                          f"{name}=={version}"], out, f"pip install of {name}=={version}", log)
+        _link(config.BIN / name, executable)
+
+
+def _link(link: Path, target: Path) -> None:
+    if not link.is_symlink() or os.readlink(link) != str(target):
+        link.unlink(missing_ok=True)
+        link.symlink_to(target)
 
 
 def ensure_node_modules() -> None:
@@ -129,3 +150,4 @@ def ensure_all() -> None:
     ensure_venv()
     ensure_node_modules()
     ensure_binaries()
+    ensure_python_tools()

@@ -445,6 +445,10 @@ def test_network_policies_allow_only_the_expected_sources():
     docs = render(DEFAULT_VALUES, "--set", "networkPolicy.ingressNamespaceSelector.matchLabels.role=ingress")
     policies = {d["metadata"]["name"].removeprefix("r-tenantry-"): d["spec"] for d in docs
                 if d["kind"] == "NetworkPolicy"}
+    run_once = policies.pop("run-once")
+    assert run_once["policyTypes"] == ["Ingress"] and "ingress" not in run_once, "run-once pods accept nothing"
+    assert {e["key"]: e["values"] for e in run_once["podSelector"]["matchExpressions"]} == {
+        "app.kubernetes.io/instance": ["r"], "app.kubernetes.io/component": ["migrate", "test"]}
     assert set(policies) == {"web", "operator", "pgbouncer", "redis"}
     for component, spec in policies.items():
         assert spec["podSelector"] == _selector(component), component
@@ -484,7 +488,7 @@ def test_network_policies_allow_only_the_expected_sources():
 def test_network_policies_follow_the_data_tier_and_can_be_turned_off():
     docs = render(EXTERNAL_REDIS_VALUES)
     policies = {d["metadata"]["name"]: d["spec"] for d in docs if d["kind"] == "NetworkPolicy"}
-    assert set(policies) == {"r-tenantry-web", "r-tenantry-operator", "r-tenantry-pgbouncer"}
+    assert set(policies) == {"r-tenantry-web", "r-tenantry-operator", "r-tenantry-pgbouncer", "r-tenantry-run-once"}
     exporter = policies["r-tenantry-pgbouncer"]["ingress"][1]
     assert exporter == {
         "from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "observability"}}}],
