@@ -141,6 +141,8 @@ LOGIN_REDIRECT_URL = "dashboard:home"
 LOGOUT_REDIRECT_URL = "accounts:login"
 # Failed logins allowed per email and per client address at one tenant, per minute.
 TENANTRY_LOGIN_RATE = env.string("TENANTRY_LOGIN_RATE", "5/m")
+# Password reset requests (each mails a link) allowed per email and per client address at one tenant.
+TENANTRY_PASSWORD_RESET_RATE = env.string("TENANTRY_PASSWORD_RESET_RATE", "5/h")
 # Behind an ingress every client has the proxy's address: name the request header (e.g.
 # HTTP_X_REAL_IP) the ingress sets, or one attacker's failures would lock a tenant's login for all.
 RATELIMIT_IP_META_KEY = env.string("TENANTRY_CLIENT_IP_HEADER", "REMOTE_ADDR")

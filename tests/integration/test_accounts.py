@@ -272,3 +272,22 @@ def test_an_owner_made_without_a_password_sets_one_by_password_reset(tenant):
     request_reset(client, owner.email)
     follow_reset_link(client, tenant.host, PASSWORD)
     assert log_in(client, owner.email, PASSWORD).status_code == 302
+
+
+def test_password_reset_requests_are_limited_per_email_and_mail_nothing_more(tenant):
+    user = tenant.user()
+    with override_settings(TENANTRY_PASSWORD_RESET_RATE="3/h"):
+        for index in range(3):
+            request_reset(tenant.client(REMOTE_ADDR=f"10.3.0.{index}"), user.email)
+            assert len(mail.outbox) == 1
+        mail.outbox.clear()
+        flooded = tenant.client(REMOTE_ADDR="10.3.0.9").post(reverse("accounts:password_reset"),
+                                                             {"email": user.email.upper()})
+        assert flooded.status_code == 429
+        assert 0 < int(flooded["Retry-After"]) <= 3600
+        assert "Too many reset requests" in flooded.content.decode()
+        assert mail.outbox == []
+        # Another address of the same tenant is not held back by this one's count.
+        other = tenant.user()
+        request_reset(tenant.client(REMOTE_ADDR="10.3.0.10"), other.email)
+        assert len(mail.outbox) == 1

@@ -12,6 +12,15 @@ from tenantry.accounts.forms import EmailAuthenticationForm, SignupForm, TenantP
 
 BACKEND = "tenantry.accounts.backends.TenantMembershipBackend"
 TOO_MANY = "Too many failed attempts with this email or from your network. Try again in {seconds} seconds."
+TOO_MANY_RESETS = "Too many reset requests for this email or from your network. Try again in {seconds} seconds."
+
+
+def too_many(view, form, message: str, seconds: int):
+    """The form page again with the message, HTTP 429 and Retry-After."""
+    response = view.render_to_response(view.get_context_data(form=form, limited=message.format(seconds=seconds)),
+                                       status=429)
+    response["Retry-After"] = str(seconds)
+    return response
 
 
 class RateLimitedPasswordMixin:
@@ -29,10 +38,7 @@ class RateLimitedPasswordMixin:
         # An unbound form: rendering a bound one would validate it, and so check the password.
         form = self.get_form_class()(**{**self.get_form_kwargs(), "data": None, "files": None,
                                         "initial": {self.email_field: self.posted_email()}})
-        response = self.render_to_response(self.get_context_data(form=form, limited=TOO_MANY.format(seconds=wait)),
-                                           status=429)
-        response["Retry-After"] = str(wait)
-        return response
+        return too_many(self, form, TOO_MANY, wait)
 
 
 class LoginView(RateLimitedPasswordMixin, auth_views.LoginView):
@@ -89,6 +95,12 @@ class PasswordResetView(auth_views.PasswordResetView):
 
     def get_form_kwargs(self):
         return {**super().get_form_kwargs(), "tenant_id": self.request.tenant.id}
+
+    def post(self, request, *args, **kwargs):
+        wait = ratelimit.reset_retry_after(request, request.POST.get("email", ""))
+        if wait is None:
+            return super().post(request, *args, **kwargs)
+        return too_many(self, self.get_form(), TOO_MANY_RESETS, wait)
 
     def form_valid(self, form):
         self.extra_email_context = {"workspace": self.request.tenant.display_name}
