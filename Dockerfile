@@ -26,5 +26,8 @@ ENV DJANGO_SETTINGS_MODULE=tenantry.settings \
 RUN DJANGO_SECRET_KEY=build DATABASE_URL=postgresql://build@localhost/build REDIS_URL=redis://localhost \
     python -m django collectstatic --noinput --verbosity 0
 USER 10001
+# gunicorn's master also serves /metrics on TENANTRY_WEB_METRICS_PORT (the chart sets it; 9100) from
+# prometheus-client files under /tmp (tenantry.gunicorn_conf sets PROMETHEUS_MULTIPROC_DIR then). It is
+# not set here: the operator shares this image and keeps its single-process metrics.
 EXPOSE 8000
 CMD ["gunicorn", "-c", "python:tenantry.gunicorn_conf", "tenantry.wsgi"]

@@ -3,6 +3,7 @@ import http.client
 import json
 import os
 import re
+import shutil
 import socket
 import subprocess
 import time
@@ -18,7 +19,7 @@ from django.test.utils import CaptureQueriesContext
 
 from conftest import RUN_ID, TEST_DB
 from localplatform import config
-from localplatform.components import Component, infrastructure, operator, web
+from localplatform.components import Component, exporters, infrastructure, operator, prometheus, scrape_targets, web
 from localplatform.proc import PlatformError, log_file, read_pid, stop
 from localplatform.stack import ensure_namespace, install_crd, kubectl, migrate, start_all
 
@@ -87,9 +88,10 @@ def control_plane(services):
 class App:
     """This run's gunicorn (and, for end-to-end tests, its operator watching its own namespace)."""
 
-    def __init__(self, db_name: str, web_port: int):
+    def __init__(self, db_name: str, web_port: int, metrics_port: int | None = None):
         self.db_name = db_name
         self.web_port = web_port
+        self.metrics_port = metrics_port  # where gunicorn's master serves /metrics
         self.namespace = ""
         self.operator: Component | None = None
 
@@ -131,10 +133,10 @@ def start_or_fail(components: list[Component]) -> None:
 
 @pytest.fixture(scope="session")
 def web_app(database):
-    port = free_port()
-    server = web(name=f"web-test-{RUN_ID}", port=port, db_name=database)
+    port, metrics_port = free_port(), free_port()
+    server = web(name=f"web-test-{RUN_ID}", port=port, db_name=database, metrics_port=metrics_port)
     start_or_fail([server])
-    yield App(database, port)
+    yield App(database, port, metrics_port)
     stop(server.name, server.stop_signal)
 
 
@@ -155,6 +157,22 @@ def app(web_app, control_plane):
     subprocess.run([str(config.BIN / "kubectl"), f"--kubeconfig={config.KUBECONFIG}", "delete",
                     "validatingwebhookconfiguration", f"tenantry.dev.{control_plane}", "--ignore-not-found"],
                    capture_output=True)
+
+
+@pytest.fixture(scope="session")
+def prometheus_url(app):
+    """A Prometheus of this run's own, scraping this run's gunicorn and operator every second, and the
+    data tier's exporters (shared with `make up`, like the data tier; started if missing)."""
+    try:
+        require(exporters(), start=os.environ.get("TENANTRY_TEST_START", "1") != "0")
+    except PlatformError as err:
+        pytest.fail(f"a real service the tests need is missing: {err}", pytrace=False)
+    targets = scrape_targets(app.metrics_port, int(app.operator.env["TENANTRY_METRICS_PORT"]))
+    server = prometheus(targets, name=f"prometheus-test-{RUN_ID}", port=free_port(), interval_seconds=1)
+    start_or_fail([server])
+    yield f"http://{config.HOST}:{server.port}"
+    stop(server.name, server.stop_signal)
+    shutil.rmtree(config.LOCAL / server.name, ignore_errors=True)
 
 
 def unique(prefix: str) -> str:

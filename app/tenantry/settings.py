@@ -9,6 +9,7 @@ from pathlib import Path
 import dj_database_url
 
 from tenantry import env
+from tenantry.observability.log_format import JSON_FORMATTER
 
 BASE_DIR = Path(__file__).resolve().parent
 
@@ -43,6 +44,8 @@ SHARED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "django_prometheus",
+    "tenantry.observability",
 ]
 # Each tenant's own schema: its business data.
 TENANT_APPS = [
@@ -56,7 +59,11 @@ TENANT_DOMAIN_MODEL = "tenancy.Domain"
 DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
 
 MIDDLEWARE = [
+    # django-prometheus' pair wraps everything else; request logs, tenant metrics and Server-Timing
+    # come after the health checks (no log line per probe) and before routing (so they time it).
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "tenantry.core.middleware.HealthCheckMiddleware",
+    "tenantry.observability.middleware.RequestObservabilityMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "tenantry.tenancy.middleware.TenantRoutingMiddleware",
@@ -66,6 +73,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "tenantry.urls"
@@ -105,13 +113,17 @@ DATABASES = {
     }
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# What django-tenants' backend (and so ours) builds on: django-prometheus' PostgreSQL backend, which
+# counts and times every query (django_db_*).
+ORIGINAL_BACKEND = "django_prometheus.db.backends.postgresql"
 
 # --- Cache and sessions -------------------------------------------------------------------------
 # A prefix lets several deployments (or test runs) share one Redis without seeing each other.
 CACHE_PREFIX = env.string("TENANTRY_CACHE_PREFIX", "tenantry")
 CACHES = {
+    # django-redis with hit and miss counters (django_cache_*).
     "default": {
-        "BACKEND": "django_redis.cache.RedisCache",
+        "BACKEND": "django_prometheus.cache.backends.redis.RedisCache",
         "LOCATION": env.string("REDIS_URL"),
         "KEY_FUNCTION": "tenantry.tenancy.cache.tenant_scoped_key",
         "KEY_PREFIX": CACHE_PREFIX,
@@ -119,7 +131,7 @@ CACHES = {
     },
     # Platform-wide entries (host -> tenant) that must not be scoped to the active tenant.
     "platform": {
-        "BACKEND": "django_redis.cache.RedisCache",
+        "BACKEND": "django_prometheus.cache.backends.redis.RedisCache",
         "LOCATION": env.string("REDIS_URL"),
         "KEY_PREFIX": f"{CACHE_PREFIX}:platform",
         "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 2, "SOCKET_TIMEOUT": 2},
@@ -141,6 +153,9 @@ LOGIN_REDIRECT_URL = "dashboard:home"
 LOGOUT_REDIRECT_URL = "accounts:login"
 # Failed logins allowed per email and per client address at one tenant, per minute.
 TENANTRY_LOGIN_RATE = env.string("TENANTRY_LOGIN_RATE", "5/m")
+# A tenant without a successful backup for this long counts as overdue (metrics and alerts): the
+# daily CronJob plus two hours of slack.
+TENANTRY_BACKUP_MAX_AGE_SECONDS = env.integer("TENANTRY_BACKUP_MAX_AGE_SECONDS", 26 * 3600)
 # Password reset requests (each mails a link) allowed per email and per client address at one tenant.
 TENANTRY_PASSWORD_RESET_RATE = env.string("TENANTRY_PASSWORD_RESET_RATE", "5/h")
 # Behind an ingress every client has the proxy's address: name the request header (e.g.
@@ -201,9 +216,16 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
+# --- Observability --------------------------------------------------------------------------------
+# Requests of at most this many tenants get their own `tenant` label; the rest share "__other__"
+# (tenantry.observability.tenant_metrics says how the cap holds across workers and pods).
+TENANTRY_METRICS_TENANT_CAP = env.integer("TENANTRY_METRICS_TENANT_CAP", 100)
+
+# One JSON object per line (tenantry.observability.log_format), for log shippers.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {"json": JSON_FORMATTER},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json"}},
     "root": {"handlers": ["console"], "level": env.string("LOG_LEVEL", "INFO")},
 }

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from . import config, gotools, pki
 from .proc import chown_for_service, port_open, run, service_dir, service_user
+from .prometheus import render as render_prometheus_config
 
 PG_BIN = Path(f"/usr/lib/postgresql/{config.POSTGRES_MAJOR}/bin")
 
@@ -154,6 +155,83 @@ def redis(name: str = "redis", port: int = config.PORTS["redis"]) -> Component:
                      ready=lambda: port_open(port))
 
 
+# --- Monitoring: the data tier's exporters and Prometheus ---------------------------------------
+
+# Written by dashboards/generate.py when the dashboards need them; used when present.
+EXPORTER_QUERIES = config.ROOT / "dashboards" / "postgres-exporter-queries.yaml"
+ALERT_RULES = config.ROOT / "dashboards" / "alerts.yaml"
+
+
+def _metrics_ready(port: int) -> Callable[[], bool]:
+    return lambda: http_ok(f"http://{config.HOST}:{port}/metrics")
+
+
+def postgres_exporter(port: int = config.PORTS["postgres-exporter"]) -> Component:
+    """Debian's postgres_exporter, as the application role (what a cluster's exporter would get from a
+    Secret); lib/pq wants TLS unless told otherwise, and loopback has none."""
+    return Component(
+        name="postgres-exporter", title="the PostgreSQL exporter", port=port,
+        env={"DATA_SOURCE_NAME": config.database_url(config.PORTS["postgres"]) + "?sslmode=disable"},
+        argv=lambda: ["prometheus-postgres-exporter", f"--web.listen-address={config.HOST}:{port}",
+                      *([f"--extend.query-path={EXPORTER_QUERIES}"] if EXPORTER_QUERIES.exists() else [])],
+        ready=_metrics_ready(port))
+
+
+def pgbouncer_exporter(port: int = config.PORTS["pgbouncer-exporter"]) -> Component:
+    """Our stand-in for prometheus-community's exporter (see pgbouncer_exporter.py for why), reading
+    PgBouncer's admin console as the role pgbouncer_ini() names a stats user."""
+    dsn = f"postgresql://{config.DB_USER}@{config.HOST}:{config.PORTS['pgbouncer']}/pgbouncer"
+    return Component(
+        name="pgbouncer-exporter", title="the PgBouncer exporter", port=port, cwd=config.ROOT,
+        env={"PGPASSWORD": config.DB_PASSWORD, "PYTHONPATH": str(config.ROOT / "devenv")},
+        argv=lambda: [venv_bin("python"), "-m", "localplatform.pgbouncer_exporter", "--dsn", dsn,
+                      "--addr", config.HOST, "--port", str(port)],
+        ready=_metrics_ready(port))
+
+
+def redis_exporter(port: int = config.PORTS["redis-exporter"]) -> Component:
+    return Component(
+        name="redis-exporter", title="the Redis exporter", port=port,
+        argv=lambda: ["prometheus-redis-exporter", "-redis.addr", f"redis://{config.HOST}:{config.PORTS['redis']}",
+                      "-web.listen-address", f"{config.HOST}:{port}"],
+        ready=_metrics_ready(port))
+
+
+def exporters() -> list[Component]:
+    """The data tier's exporters; shared by `make up` and every test run, like the data tier."""
+    return [postgres_exporter(), pgbouncer_exporter(), redis_exporter()]
+
+
+def scrape_targets(web_metrics_port: int, operator_metrics_port: int) -> dict[str, list[str]]:
+    """Prometheus job -> targets: one web and one operator (the platform's or a test run's), and the
+    shared exporters."""
+    ports = {"web": web_metrics_port, "operator": operator_metrics_port,
+             "postgres": config.PORTS["postgres-exporter"], "pgbouncer": config.PORTS["pgbouncer-exporter"],
+             "redis": config.PORTS["redis-exporter"]}
+    return {job: [f"{config.HOST}:{port}"] for job, port in ports.items()}
+
+
+def prometheus(targets: dict[str, list[str]], name: str = "prometheus", port: int = config.PORTS["prometheus"],
+               interval_seconds: float = 5) -> Component:
+    """Debian's Prometheus with its data under .local/<name>, loading the alert rules when they exist.
+    The configuration is rendered at each start, so a restart picks up new rules or ports."""
+    folder = config.LOCAL / name
+    config_file = folder / "prometheus.yml"
+
+    def prepare() -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        rules = [str(ALERT_RULES)] if ALERT_RULES.exists() else []
+        config_file.write_text(render_prometheus_config(targets, interval_seconds, rules))
+
+    return Component(
+        name=name, title="Prometheus" if name == "prometheus" else f"Prometheus ({name})", port=port,
+        prepare=prepare,
+        argv=lambda: ["prometheus", f"--config.file={config_file}", f"--storage.tsdb.path={folder / 'data'}",
+                      f"--web.listen-address={config.HOST}:{port}", "--storage.tsdb.retention.time=2d",
+                      "--log.level=warn"],
+        ready=lambda: http_ok(f"http://{config.HOST}:{port}/-/ready"))
+
+
 # --- Kubernetes control plane -------------------------------------------------------------------
 
 KUBE_DIR = config.LOCAL / "kube"
@@ -278,10 +356,17 @@ def operator(name: str = "operator", port: int = config.PORTS["operator"], names
 
 def web(name: str = "web", port: int = config.PORTS["web"], db_name: str = config.DB_NAME,
         workers: int = 2, threads: int = 4, settings: str = "tenantry.settings",
-        pgbouncer_port: int = config.PORTS["pgbouncer"]) -> Component:
+        pgbouncer_port: int = config.PORTS["pgbouncer"], metrics_port: int | None = None,
+        extra_env: dict[str, str] | None = None) -> Component:
+    """gunicorn as in the image; with `metrics_port`, its master serves /metrics there (loopback only),
+    from prometheus-client files under the component's own folder. `extra_env` is for tests
+    (e.g. GUNICORN_MAX_REQUESTS, TENANTRY_METRICS_TENANT_CAP)."""
     env = {**app_env(db_name, pgbouncer_port=pgbouncer_port), "GUNICORN_BIND": f"{config.HOST}:{port}",
            "WEB_CONCURRENCY": str(workers),
-           "GUNICORN_THREADS": str(threads), "DJANGO_SETTINGS_MODULE": settings}
+           "GUNICORN_THREADS": str(threads), "DJANGO_SETTINGS_MODULE": settings,
+           "PROMETHEUS_MULTIPROC_DIR": str(config.LOCAL / name / "prometheus"),
+           "TENANTRY_WEB_METRICS_PORT": str(metrics_port or ""), "TENANTRY_WEB_METRICS_ADDR": config.HOST,
+           **(extra_env or {})}
     return Component(
         name=name, title=f"the web app under gunicorn ({name})", port=port, env=env, cwd=config.ROOT,
         # The container image's command (see Dockerfile), with the settings in the environment.

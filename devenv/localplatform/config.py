@@ -36,7 +36,12 @@ PORTS = {
     "operator": 18080,
     "operator-metrics": 18081,
     "operator-webhook": 18443,
+    "postgres-exporter": 19187,
+    "pgbouncer-exporter": 19127,
+    "redis-exporter": 19121,
+    "prometheus": 19090,
     "web": 8000,
+    "web-metrics": 18090,
 }
 
 DB_NAME = "tenantry"

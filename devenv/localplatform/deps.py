@@ -24,6 +24,12 @@ DEBIAN_PACKAGES = {
     # The browser tests drive Debian's Chromium through its matching chromedriver.
     "chromium": Path("/usr/bin/chromium"),
     "chromium-driver": Path("/usr/bin/chromedriver"),
+    # The local Prometheus (and promtool, which checks and unit-tests the alert rules) and the data
+    # tier's exporters. Debian's prometheus-pgbouncer-exporter is left out: its 1.7 cannot read
+    # PgBouncer >= 1.8 (see localplatform/pgbouncer_exporter.py).
+    "prometheus": Path("/usr/bin/prometheus"),
+    "prometheus-postgres-exporter": Path("/usr/bin/prometheus-postgres-exporter"),
+    "prometheus-redis-exporter": Path("/usr/bin/prometheus-redis-exporter"),
 }
 MIN_GO = (1, 25)
 # Python command-line tools whose pins clash with the project's own (checkov pins an older pytest),

@@ -8,7 +8,19 @@ import shutil
 import time
 
 from . import config, pki
-from .components import Component, api_server_url, app_env, bootstrap_database, infrastructure, operator, venv_bin, web
+from .components import (
+    Component,
+    api_server_url,
+    app_env,
+    bootstrap_database,
+    exporters,
+    infrastructure,
+    operator,
+    prometheus,
+    scrape_targets,
+    venv_bin,
+    web,
+)
 from .deps import ensure_all, say
 from .proc import PlatformError, log_file, log_tail, port_open, read_pid, run, spawn, stop
 
@@ -97,11 +109,17 @@ def ensure_namespace(namespace: str) -> None:
 
 def app_components() -> list[Component]:
     return [operator(metrics_port=config.PORTS["operator-metrics"], webhook_port=config.PORTS["operator-webhook"]),
-            web()]
+            web(metrics_port=config.PORTS["web-metrics"])]
+
+
+def monitoring_components() -> list[Component]:
+    """The data tier's exporters, and Prometheus scraping them with the platform's web and operator."""
+    targets = scrape_targets(config.PORTS["web-metrics"], config.PORTS["operator-metrics"])
+    return exporters() + [prometheus(targets)]
 
 
 def all_components() -> list[Component]:
-    return infrastructure() + app_components()
+    return infrastructure() + app_components() + monitoring_components()
 
 
 def up() -> None:
@@ -113,6 +131,7 @@ def up() -> None:
     install_crd()
     ensure_namespace(config.NAMESPACE)
     start_all(app_components())
+    start_all(monitoring_components())
     kubectl("apply", "-n", config.NAMESPACE, "-f", str(EXAMPLES))
     kubectl("wait", "-n", config.NAMESPACE, "--for=condition=Ready", "--timeout=120s",
             *[f"tenant/{name}" for name in DEMO_TENANTS])
@@ -123,6 +142,7 @@ def up() -> None:
   Open        http://acme.localhost:{config.PORTS['web']}/  and  http://globex.localhost:{config.PORTS['web']}/
   Log in as   owner@acme.example.com / {DEMO_PASSWORD}  (globex: owner@globex.example.com, same password)
   kubectl     export KUBECONFIG={config.KUBECONFIG} PATH={config.BIN}:$PATH; kubectl get tenants
+  Prometheus  http://{config.HOST}:{config.PORTS['prometheus']}/  (jobs web, operator, postgres, pgbouncer, redis)
   Status      make status        Logs  {config.LOGS}/<component>.log
 """)
 

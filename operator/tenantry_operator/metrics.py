@@ -5,6 +5,7 @@ Series are per phase, trigger and result — never per tenant — so ten thousan
 import threading
 import time
 from contextlib import contextmanager
+from datetime import datetime
 
 from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
@@ -20,9 +21,16 @@ PROVISIONING_SECONDS = Histogram("tenantry_operator_provisioning_duration_second
 ADMISSIONS = Counter("tenantry_operator_webhook_admissions_total",
                      "Tenant writes the validating webhook decided on, by result.", ["result"])
 TENANTS = Gauge("tenantry_operator_tenants", "Tenants this operator handles, by phase.", ["phase"])
+OLDEST_NOT_READY = Gauge("tenantry_operator_oldest_not_ready_seconds",
+                         "Age of the not-Ready state of the tenant that has been not Ready longest; 0 when all are.")
+# Computed at scrape time, so the age grows between the reconcile passes of a stuck tenant.
+OLDEST_NOT_READY.set_function(lambda: oldest_not_ready_seconds(time.time()))
 PHASES = ("Pending", "Provisioning", "Ready", "Suspended", "Failed", "Terminating")
+# Phases a tenant is meant to stay in; every other one is on its way somewhere, or stuck.
+SETTLED = ("Ready", "Suspended")
 
 _phases: dict[str, str] = {}
+_not_ready_since: dict[str, float] = {}
 _lock = threading.Lock()
 
 
@@ -32,13 +40,35 @@ def serve(port: int, addr: str) -> None:
     start_http_server(port, addr=addr)
 
 
-def record_phase(uid: str, phase: str | None) -> None:
-    """The phase of one tenant (None: forget it); the gauge counts tenants per phase."""
+def not_ready_since(status: dict, created: str) -> float:
+    """When the tenant stopped being Ready, as a Unix time: its Ready condition's lastTransitionTime,
+    which lives in the Tenant's status and so survives an operator restart; a tenant without a Ready
+    condition yet counts from its creation."""
+    ready = next((c for c in status.get("conditions") or [] if c.get("type") == "Ready"), None)
+    stamp = ready["lastTransitionTime"] if ready and ready.get("status") != "True" else created
+    return datetime.fromisoformat(stamp).timestamp()
+
+
+def oldest_not_ready_seconds(now: float) -> float:
+    with _lock:
+        since = min(_not_ready_since.values(), default=None)
+    return 0.0 if since is None else max(0.0, now - since)
+
+
+def record_phase(uid: str, phase: str | None, since: float | None = None) -> None:
+    """The phase of one tenant (None: forget it); the gauge counts tenants per phase. `since` is when
+    a tenant not in a settled phase stopped being Ready (default: now, if not known already)."""
     with _lock:
         if phase is None:
             _phases.pop(uid, None)
         else:
             _phases[uid] = phase
+        if phase is None or phase in SETTLED:
+            _not_ready_since.pop(uid, None)
+        elif since is not None:
+            _not_ready_since[uid] = since
+        else:
+            _not_ready_since.setdefault(uid, time.time())
         counts = {p: 0 for p in PHASES}
         for value in _phases.values():
             counts[value] = counts.get(value, 0) + 1

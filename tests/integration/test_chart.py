@@ -8,6 +8,7 @@ migration Job would never complete and helm would wait for it until its timeout)
 import base64
 import os
 import re
+import shutil
 import socket
 import subprocess
 import time
@@ -26,6 +27,7 @@ KUBECTL = config.BIN / "kubectl"
 DEFAULT_VALUES = CHART / "ci" / "default-values.yaml"
 CERT_MANAGER_VALUES = CHART / "ci" / "cert-manager-values.yaml"
 EXTERNAL_REDIS_VALUES = CHART / "ci" / "external-redis-values.yaml"
+MONITORING_VALUES = CHART / "ci" / "monitoring-values.yaml"
 CERT_MANAGER_GROUP = "cert-manager.io/v1"
 
 # The real kube-apiserver answers the dry runs and installs: started by the harness if needed.
@@ -48,15 +50,18 @@ def namespace():
         yield name
 
 
-@pytest.mark.parametrize("values_file", [DEFAULT_VALUES, CERT_MANAGER_VALUES, EXTERNAL_REDIS_VALUES],
+@pytest.mark.parametrize("values_file", [DEFAULT_VALUES, CERT_MANAGER_VALUES, EXTERNAL_REDIS_VALUES, MONITORING_VALUES],
                          ids=lambda p: p.name)
 def test_helm_lint_strict_passes(values_file):
     result = helm("lint", "--strict", CHART, "-f", values_file)
     assert "0 chart(s) failed" in result.stdout
 
 
-@pytest.mark.parametrize("values_file", [DEFAULT_VALUES, EXTERNAL_REDIS_VALUES], ids=lambda p: p.name)
-def test_values_pass_a_server_side_dry_run(namespace, values_file):
+@pytest.mark.parametrize("values_file", [DEFAULT_VALUES, EXTERNAL_REDIS_VALUES, MONITORING_VALUES],
+                         ids=lambda p: p.name)
+def test_values_pass_a_server_side_dry_run(namespace, values_file, request):
+    if values_file == MONITORING_VALUES:
+        request.getfixturevalue("monitoring_crds")  # ServiceMonitor and PrometheusRule are known kinds
     docs = render(values_file, namespace=namespace)
     text = yaml.safe_dump_all(docs)
     result = kubectl_run("apply", "--dry-run=server", "-n", namespace, "-f", "-", input=text)
@@ -180,6 +185,8 @@ BAD_VALUES = {
                                              ["/pgbouncer/defaultPoolSize", "want integer"]),
     "unknown networkPolicy key": (["--set", "networkPolicy.ingressNamespace=nginx"],
                                   ["/networkPolicy", "ingressNamespace"]),
+    "web metrics on gunicorn's port": (["--set", "web.metricsPort=8000"], ["/web/metricsPort"]),
+    "number for monitoring.interval": (["--set", "monitoring.interval=30"], ["/monitoring/interval", "want string"]),
 }
 
 
@@ -454,11 +461,13 @@ def test_network_policies_allow_only_the_expected_sources():
         assert spec["podSelector"] == _selector(component), component
         assert spec["policyTypes"] == ["Ingress"], component
 
-    [web] = policies["web"]["ingress"]
+    web, web_metrics = policies["web"]["ingress"]
     assert web["ports"] == [{"port": 8000, "protocol": "TCP"}]
     assert web["from"] == [
         {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx", "role": "ingress"}}},
         {"podSelector": _selector("test")}]
+    monitoring = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}
+    assert web_metrics == {"from": [monitoring], "ports": [{"port": 9100, "protocol": "TCP"}]}
 
     [pgbouncer] = policies["pgbouncer"]["ingress"]
     assert pgbouncer["from"] == [{"podSelector": _selector(c)} for c in ("web", "operator", "migrate")]
@@ -495,3 +504,88 @@ def test_network_policies_follow_the_data_tier_and_can_be_turned_off():
         "ports": [{"port": 9127, "protocol": "TCP"}]}
     docs = render(DEFAULT_VALUES, "--set", "networkPolicy.enabled=false")
     assert not [d for d in docs if d["kind"] == "NetworkPolicy"]
+
+
+# --- monitoring (monitoring.enabled) ---------------------------------------------------------------
+
+PROMETHEUS_OPERATOR_APIS = "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring"
+PROMETHEUS_OPERATOR_VERSION = "v0.95.2"
+CONTROLLER_GEN_VERSION = "v0.23.0"
+
+
+def _go(module, *argv, **env: str) -> None:
+    result = subprocess.run([str(a) for a in argv], cwd=module, capture_output=True, text=True, timeout=240,
+                            env={**os.environ, "GOFLAGS": "", **env})
+    assert result.returncode == 0, f"{' '.join(map(str, argv))} failed:\n{result.stdout}\n{result.stderr}"
+
+
+@pytest.fixture(scope="module")
+def monitoring_crds(tmp_path_factory):
+    """prometheus-operator's ServiceMonitor and PrometheusRule CRDs in the control plane, generated at run
+    time, never committed. Its root module (which carries the CRD YAML) is not served by the Go module
+    proxy; its API types module is, so controller-gen makes them from the types, as prometheus-operator's
+    own build does. Left installed: applying them again changes nothing, and no Tenantry object uses them."""
+    go = shutil.which("go")
+    assert go, "go is missing (the README's requirements: Go >= 1.25)"
+    work = tmp_path_factory.mktemp("monitoring-crds")
+    controller_gen = config.CACHE / "bin" / f"controller-gen-{CONTROLLER_GEN_VERSION}"
+    if not controller_gen.exists():
+        _go(work, go, "install", f"sigs.k8s.io/controller-tools/cmd/controller-gen@{CONTROLLER_GEN_VERSION}",
+            GOBIN=str(work / "bin"))
+        controller_gen.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(work / "bin" / "controller-gen", controller_gen)
+    module = work / "module"
+    module.mkdir()
+    (module / "go.mod").write_text(f"module tenantry.dev/tests/monitoringcrds\n\ngo 1.25\n\n"
+                                   f"require {PROMETHEUS_OPERATOR_APIS} {PROMETHEUS_OPERATOR_VERSION}\n")
+    (module / "crds.go").write_text(f'package monitoringcrds\n\nimport _ "{PROMETHEUS_OPERATOR_APIS}/v1"\n')
+    _go(module, go, "mod", "tidy")
+    _go(module, controller_gen, "crd:crdVersions=v1", f"paths={PROMETHEUS_OPERATOR_APIS}/v1",
+        f"output:crd:dir={work / 'crds'}")
+    kinds = ("servicemonitors", "prometheusrules")
+    for kind in kinds:
+        kubectl_run("apply", "--server-side", "--force-conflicts",
+                    "-f", work / "crds" / f"monitoring.coreos.com_{kind}.yaml")
+    kubectl_run("wait", "--for=condition=Established", "--timeout=60s",
+                *[f"crd/{kind}.monitoring.coreos.com" for kind in kinds])
+
+
+def test_monitoring_objects_scrape_the_metrics_ports_and_carry_the_generated_files():
+    docs = render(MONITORING_VALUES)
+    services = {d["metadata"]["name"]: d for d in docs if d["kind"] == "Service"}
+    monitors = {d["metadata"]["name"]: d for d in docs if d["kind"] == "ServiceMonitor"}
+    assert set(monitors) == {"r-tenantry-web", "r-tenantry-operator", "r-tenantry-pgbouncer"}
+    for name, monitor in monitors.items():
+        assert monitor["metadata"]["labels"]["release"] == "kube-prometheus-stack", name
+        assert monitor["spec"]["endpoints"] == [{"port": "metrics", "path": "/metrics", "interval": "30s"}], name
+        # The Service it selects, and the job name it gets: the one the dashboards and alerts use.
+        labels = services[name]["metadata"]["labels"]
+        assert monitor["spec"]["selector"]["matchLabels"].items() <= labels.items(), name
+        assert [s for s in services.values() if monitor["spec"]["selector"]["matchLabels"].items()
+                <= s["metadata"]["labels"].items()] == [services[name]], f"{name} selects other Services too"
+        assert labels[monitor["spec"]["jobLabel"]] == name.removeprefix("r-tenantry-")
+        assert "metrics" in {p["name"] for p in services[name]["spec"]["ports"]}, name
+
+    web = next(d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"] == "r-tenantry-web")
+    container = web["spec"]["template"]["spec"]["containers"][0]
+    assert {"name": "metrics", "containerPort": 9100, "protocol": "TCP"} in container["ports"]
+    assert {"name": "TENANTRY_WEB_METRICS_PORT", "value": "9100"} in container["env"]
+    assert {"name": "metrics", "port": 9100, "targetPort": "metrics", "protocol": "TCP"} in \
+        services["r-tenantry-web"]["spec"]["ports"]
+
+    [rule] = [d for d in docs if d["kind"] == "PrometheusRule"]
+    assert rule["spec"] == yaml.safe_load((config.ROOT / "dashboards" / "alerts.yaml").read_text())
+    maps = [d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["labels"].get("grafana_dashboard") == "1"]
+    files = sorted((config.ROOT / "dashboards").glob("*.json"))
+    assert len(maps) == len(files) == 4
+    assert {k: v for m in maps for k, v in m["data"].items()} == {f.name: f.read_text() for f in files}
+    assert all(m["metadata"]["labels"]["release"] == "kube-prometheus-stack" for m in maps)
+
+
+def test_monitoring_is_off_by_default_and_the_pgbouncer_monitor_follows_its_exporter():
+    docs = render(DEFAULT_VALUES)
+    assert not [d for d in docs if d["apiVersion"].startswith("monitoring.coreos.com/")]
+    assert not [d for d in docs if "grafana_dashboard" in d["metadata"].get("labels", {})]
+    docs = render(MONITORING_VALUES, "--set", "pgbouncer.exporter.enabled=false")
+    assert {d["metadata"]["name"] for d in docs if d["kind"] == "ServiceMonitor"} == \
+        {"r-tenantry-web", "r-tenantry-operator"}

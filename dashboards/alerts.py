@@ -1,0 +1,61 @@
+"""The Prometheus alert rules: one group, each alert with a severity and a runbook_url pointing at its
+section of docs/runbooks.md (a `## <AlertName>` heading; GitHub anchors lower-case it)."""
+import promql as q
+
+RUNBOOK_BASE = "https://github.com/tenantry/tenantry/blob/main/docs/runbooks.md"
+
+# Multi-window burn-rate pairs of the SRE workbook: (long window, short window, burn rate, for, severity).
+# 14.4 spends 2% of a 30-day budget in an hour; 6 spends 5% in six hours.
+BURN_WINDOWS = (("1h", "5m", 14.4, "2m", "critical"), ("6h", "30m", 6, "15m", "warning"))
+
+
+def runbook_url(alert: str) -> str:
+    return f"{RUNBOOK_BASE}#{alert.lower()}"
+
+
+def alert(name: str, expr: str, for_: str, severity: str, summary: str, description: str) -> dict:
+    return {"alert": name, "expr": expr, "for": for_, "labels": {"severity": severity},
+            "annotations": {"summary": summary, "description": description, "runbook_url": runbook_url(name)}}
+
+
+def latency_burn_alerts() -> list[dict]:
+    budget = f"{q.LATENCY_SLO_TARGET:.0%} of requests within {q.LATENCY_SLO_SECONDS} s"
+    return [alert(
+        f"TenantryLatencySLOBurn{'Fast' if severity == 'critical' else 'Slow'}",
+        f"{q.latency_burn_rate(long)} > {burn:g}\nand\n{q.latency_burn_rate(short)} > {burn:g}",
+        for_, severity,
+        f"Web latency is burning the SLO budget ({budget}) {burn:g} times too fast",
+        f"Over the last {long} and {short}, more than {burn:g}x the allowed share of requests took longer than "
+        f"{q.LATENCY_SLO_SECONDS} s. The burn rate over {long} is {{{{ $value | humanize }}}}.")
+        for long, short, burn, for_, severity in BURN_WINDOWS]
+
+
+def rules() -> dict:
+    return {"groups": [{"name": "tenantry", "rules": [
+        alert("TenantryWebDown", 'absent(up{job="web"} == 1)', "5m", "critical",
+              "No web pod is being scraped successfully",
+              "Prometheus has had no healthy target of job web for 5 minutes: the site is down or unobserved."),
+        alert("TenantryHighErrorRatio", f"{q.error_ratio('5m')} > 0.05", "10m", "critical",
+              "More than 5% of web responses are 5xx",
+              "{{ $value | humanizePercentage }} of responses over the last 5 minutes were server errors."),
+        *latency_burn_alerts(),
+        alert("TenantryTenantStuckNotReady", "max(tenantry_operator_oldest_not_ready_seconds) > 900", "5m",
+              "warning", "A tenant has not been Ready for more than 15 minutes",
+              "The oldest not-Ready tenant has waited {{ $value | humanizeDuration }}."),
+        alert("TenantryOperatorDown", 'absent(up{job="operator"} == 1)', "5m", "critical",
+              "No operator replica is being scraped successfully",
+              "Tenants are neither provisioned nor repaired, and the admission webhook may refuse changes."),
+        alert("TenantryOperatorReconcileFailing", f"{q.reconcile_failure_ratio('15m')} > 0.2", "15m", "warning",
+              "More than 20% of the operator's reconciles end in retry or failure",
+              "{{ $value | humanizePercentage }} of reconciles over the last 15 minutes did not reach Ready."),
+        alert("TenantryPgBouncerClientsWaiting", "sum(pgbouncer_pools_client_waiting_connections) > 0", "5m", "warning",
+              "Clients are queueing for a PgBouncer server connection",
+              "{{ $value }} client connections have waited for a server connection for 5 minutes: the pool "
+              "is too small for the load, or PostgreSQL is slow."),
+        alert("TenantryBackupsOverdue", "max(tenantry_backups_overdue_tenants) > 0", "30m", "warning",
+              "Active tenants have no recent successful backup",
+              "{{ $value }} active tenants have no successful backup within TENANTRY_BACKUP_MAX_AGE_SECONDS."),
+        alert("TenantryBackupRunsFailing", "max(tenantry_backup_runs_failed_last_day) > 0", "5m", "warning",
+              "Backup runs failed in the last day",
+              "{{ $value }} backup runs failed in the last 24 hours."),
+    ]}]}
