@@ -8,7 +8,8 @@ from pathlib import Path
 
 from django.db import close_old_connections
 
-from tenantry.backups.services import backup_schema, verify_backup
+from tenantry.backups.models import BackupRun
+from tenantry.backups.services import take_backup
 from tenantry.tenancy.services import release_tenant, schema_exists
 from tenantry_operator.config import OperatorConfig
 
@@ -22,8 +23,7 @@ def delete_tenant(namespace: str, name: str, spec: dict, status: dict, config: O
     if drop:
         message = "routing removed; no schema to back up"
         if schema and schema_exists(schema):
-            manifest = backup_schema(schema, Path(config.backup_dir))
-            verify_backup(Path(config.backup_dir), manifest)
+            _, manifest = take_backup(schema, Path(config.backup_dir), BackupRun.Kind.FINAL)
             message = (f"final backup {schema}/{manifest.dump_file} ({manifest.size_bytes} bytes, sha256 "
                        f"{manifest.sha256[:12]}) verified; schema dropped")
     release_tenant(f"{namespace}/{name}", drop_schema=drop)

@@ -12,7 +12,7 @@ import kopf
 
 django.setup()  # the provisioning service is Django code; settings come from the environment
 
-from tenantry_operator import GROUP, PLURAL, VERSION, metrics  # noqa: E402
+from tenantry_operator import GROUP, PLURAL, VERSION, backups, metrics  # noqa: E402
 from tenantry_operator.admission import problems  # noqa: E402
 from tenantry_operator.conditions import transitions  # noqa: E402
 from tenantry_operator.config import OperatorConfig  # noqa: E402
@@ -55,7 +55,8 @@ def _reconcile(trigger: str, body, namespace, name, uid, spec, meta, status, pat
         result = reconcile(tenant, CONFIG, applier.apply, recheck=trigger == "timer")
     outcome = "ready" if not result.error else ("failed" if result.permanent else "retry")
     metrics.RECONCILIATIONS.labels(trigger=trigger, result=outcome).inc()
-    metrics.record_phase(uid, result.status["phase"])
+    metrics.record_phase(uid, result.status["phase"],
+                         since=metrics.not_ready_since(result.status, meta["creationTimestamp"]))
     patch.status.update(result.status)
     for changed in transitions(tenant.status.get("conditions") or [], result.status["conditions"]):
         kopf.event(body, type="Normal" if changed["status"] == "True" else "Warning",
@@ -102,3 +103,17 @@ def release(body, namespace, name, uid, spec, status, **_) -> None:
     metrics.record_phase(uid, "Terminating")
     kopf.info(body, reason="Deleted", message=delete_tenant(namespace, name, dict(spec), dict(status), CONFIG))
     metrics.record_phase(uid, None)
+
+
+@kopf.on.event(GROUP, VERSION, PLURAL, annotations={backups.ANNOTATION: kopf.PRESENT},
+               when=lambda type, meta, status, **_: type != "DELETED" and not meta.get("deletionTimestamp")
+               and backups.pending_request(meta.get("annotations"), status) is not None)
+def backup_on_request(body, meta, status, patch, **_) -> None:
+    """`kubectl annotate tenant acme tenantry.dev/backup-now=$(date +%s)`: a backup now, in
+    status.lastBackup and an event. A watch event, not a change handler: Kopf leaves annotations under
+    its own prefix (tenantry.dev) out of the changes it diffs."""
+    last = backups.backup_now(status["schema"], backups.pending_request(meta.get("annotations"), status), CONFIG)
+    patch.status["lastBackup"] = last
+    kopf.event(body, type="Normal" if last["succeeded"] else "Warning",
+               reason="BackupTaken" if last["succeeded"] else "BackupFailed",
+               message=f"backup {last['path'] or 'failed'}: {last['message']}")

@@ -1,0 +1,49 @@
+"""An immediate backup on request: the `tenantry.dev/backup-now` annotation (any value, e.g. a time).
+
+The operator takes it in-process, as it already does for the final backup of a Delete policy: its pod
+mounts the backup storage and has a direct database connection, so the result (path, sha256) lands in
+`status.lastBackup` at once, with no Job to create (no extra RBAC) and none to watch. The CronJob's
+scheduled runs stay in their own pods. Each annotation value is handled once: `lastBackup.request`
+remembers it, so a restart or a resync never repeats a backup, and a new value asks for another.
+Kopf-free; `main` wires it.
+"""
+from datetime import UTC, datetime
+from pathlib import Path
+
+from django.db import close_old_connections
+
+from tenantry.backups.models import BackupRun
+from tenantry.backups.services import take_backup
+from tenantry_operator import GROUP
+from tenantry_operator.config import OperatorConfig
+
+ANNOTATION = f"{GROUP}/backup-now"
+
+
+def pending_request(annotations: dict, status: dict) -> str | None:
+    """The annotation value still to handle, or None (none set, already handled, or no schema yet)."""
+    value = (annotations or {}).get(ANNOTATION)
+    if value is None or not status.get("schema") or value == (status.get("lastBackup") or {}).get("request"):
+        return None
+    return value
+
+
+def backup_now(schema: str, request: str, config: OperatorConfig) -> dict:
+    """Take, verify and record a manual backup; return `status.lastBackup` (also for a failure, which
+    is reported rather than retried: a new annotation value asks again)."""
+    close_old_connections()
+    try:
+        run, manifest = take_backup(schema, Path(config.backup_dir), BackupRun.Kind.MANUAL)
+    except Exception as exc:  # the run is recorded as failed; the status says why
+        return {"request": request, "time": _timestamp(datetime.now(UTC)), "succeeded": False, "path": "", "sha256": "",
+                "message": f"{type(exc).__name__}: {exc}"[:1000]}
+    finally:
+        close_old_connections()
+    return {"request": request, "time": _timestamp(run.finished_at),
+            "succeeded": True, "path": run.path, "sha256": run.sha256,
+            "message": f"{manifest.size_bytes} bytes, {sum(manifest.tables.values())} rows in "
+                       f"{len(manifest.tables)} tables, verified"}
+
+
+def _timestamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
