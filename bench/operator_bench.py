@@ -333,10 +333,12 @@ def measure_schemas(count: int, prefix: str) -> SchemaTimes:
     return times
 
 
-def figure_schemas(run: Run) -> None:
+def figure_schemas(run: Run, redis_url: str | None = None) -> None:
+    """Also sets Django up in this process for the bench database (`redis_url`: another Redis)."""
     label = "1. schema: clone vs migrate"
     try:
-        os.environ.update(app_env(run.db, pooled=False))  # before django.setup(): the operator's settings
+        # Before django.setup(): the operator's settings.
+        os.environ.update({**app_env(run.db, pooled=False), **({"REDIS_URL": redis_url} if redis_url else {})})
         import django
 
         django.setup()

@@ -1,5 +1,6 @@
-"""The pure helpers of bench/operator_bench.py (the benchmark itself is not part of the suite)."""
+"""The pure helpers of the benchmarks (bench/) and of the load tests' thresholds (loadtest/slo.py)."""
 import importlib.util
+import sys
 from pathlib import Path
 
 import pytest
@@ -100,3 +101,81 @@ def test_vm_kib_and_cpu_percent():
     assert bench.cpu_percent(0.3, 30) == pytest.approx(1.0)
     with pytest.raises(ValueError):
         bench.cpu_percent(1, 0)
+
+
+# --- bench/table.py and loadtest/slo.py: verdicts, the table, SLO thresholds ---------------------
+
+sys.path.insert(0, str(BENCH.parents[1]))  # the repository root: `bench` and `loadtest` are packages there
+
+from bench import table  # noqa: E402
+from loadtest.profiles import PROFILES, Thresholds  # noqa: E402
+from loadtest.slo import Entry, broken, p95_ms  # noqa: E402
+
+
+def test_verdicts_compare_with_the_target():
+    assert table.at_least(0.8, 0.8) == "PASS" and table.at_least(0.79, 0.8) == "MISS"
+    assert table.at_most(5, 5) == "PASS" and table.at_most(6, 5) == "MISS"
+    assert table.below(49.9, 50) == "PASS" and table.below(50, 50) == "MISS"
+
+
+def test_rotation_changes_who_goes_first():
+    assert table.rotated(["a", "b", "c"], 0) == ["a", "b", "c"]
+    assert table.rotated(["a", "b", "c"], 1) == ["b", "c", "a"]
+    assert table.rotated(["a", "b", "c"], 4) == ["b", "c", "a"]
+    assert table.rotated([], 3) == []
+
+
+def test_hit_ratio_between_two_samples():
+    assert table.hit_ratio(100, 10, 290, 20) == pytest.approx(190 / 200)
+    assert table.hit_ratio(5, 5, 5, 5) is None
+    with pytest.raises(ValueError):
+        table.hit_ratio(100, 10, 50, 20)  # Redis restarted
+
+
+def test_largest_passing_stops_at_the_first_step_that_misses():
+    steps = [(25, 40.0), (50, 80.0), (100, 250.0), (200, 150.0)]  # 200 passing again is noise, not capacity
+    assert table.largest_passing(steps, 200) == 50
+    assert table.largest_passing([(25, 200.0)], 200) is None
+    assert table.largest_passing([(25, 10.0), (50, None)], 200) == 25
+
+
+def test_table_has_one_line_per_row_under_a_header():
+    text = table.format_table([table.Row("1. trivial", "0.90x", ">= 0.8x", "PASS"), table.Row("2. hello", "1000")])
+    lines = text.splitlines()
+    assert lines[1].split(" | ")[0].strip() == "figure"
+    assert "1. trivial" in lines[3] and lines[3].endswith("PASS")
+    assert lines[4].endswith("info") and "| -" in lines[4]
+    assert len(lines) == 6
+
+
+def entry(name: str, ms: int, count: int = 20, failures: int = 0) -> Entry:
+    return Entry(name, count, failures, {ms: count})
+
+
+def test_profiles_hold_the_slo_and_smoke_fits_in_make_test():
+    assert PROFILES["load"].thresholds.p95_ms == 200 and PROFILES["soak"].thresholds.p95_ms == 200
+    assert PROFILES["smoke"].run_time == "40s"
+
+
+def test_thresholds_that_hold_give_no_problems():
+    limits = Thresholds(p95_ms=200, auth_p95_ms=2000, max_error_ratio=0.01)
+    assert broken([entry("dashboard", 50), entry("auth: log-in", 900)], limits) == []
+
+
+def test_password_hashing_requests_are_judged_on_their_own():
+    limits = Thresholds(p95_ms=200, auth_p95_ms=500, max_error_ratio=0.01)
+    problems = broken([entry("dashboard", 50), entry("auth: sign-up", 900)], limits)
+    assert problems == ["auth_p95_ms: p95 900 ms is above 500 ms (20 requests)"]
+
+
+def test_a_broken_p95_and_error_ratio_are_both_named():
+    limits = Thresholds(p95_ms=0, auth_p95_ms=2000, max_error_ratio=0.01)
+    problems = broken([entry("dashboard", 30, count=100, failures=5)], limits)
+    assert problems[0].startswith("error ratio 0.0500 (5/100) is above max_error_ratio 0.01")
+    assert problems[1] == "p95_ms: p95 30 ms is above 0 ms (100 requests)"
+
+
+def test_no_requests_is_a_failure_and_p95_merges_names():
+    assert broken([], PROFILES["smoke"].thresholds) == ["no requests were made: the run measured nothing"]
+    assert p95_ms([entry("a", 10, count=90), entry("b", 500, count=10)]) == 500
+    assert p95_ms([]) is None
