@@ -3,7 +3,7 @@ PYTHON ?= python3
 PLATFORM = PYTHONPATH=devenv $(PYTHON) -m localplatform
 PYTEST = .venv/bin/pytest
 
-.PHONY: up down status clean deps lint test test-unit bench
+.PHONY: up down status clean deps lint test test-unit bench chaos pitr-drill loadtest
 
 up: ## Install what is missing and start the whole platform on 127.0.0.1
 	$(PLATFORM) up
@@ -24,10 +24,20 @@ test: deps lint ## The whole suite: unit, integration, end-to-end and browser, o
 	$(PYTEST)
 
 lint: ## ruff over every Python file of the project
-	.venv/bin/ruff check app operator devenv tests bench charts
+	.venv/bin/ruff check app operator devenv tests bench charts chaos loadtest
 
-bench: deps ## Benchmarks that print figures (against the running `make up` platform)
-	.venv/bin/python bench/operator_bench.py
+bench: deps ## One table: request path vs stock django-tenants and plain Django, provisioning, queries, capacity (< 15 min)
+	.venv/bin/python -m bench
+
+PROFILE ?= smoke
+loadtest: deps ## Locust against `make up`'s tenants: PROFILE=smoke|load|soak; reports in .local/loadtest/
+	.venv/bin/python loadtest/run.py --profile $(PROFILE)
+
+chaos: deps ## Break `make up` on purpose under API load, one fault at a time; prints the table (about 2 min)
+	PYTHONPATH=devenv .venv/bin/python -m chaos $(CHAOS_ARGS)
+
+pitr-drill: ## Point-in-time recovery drill on scratch clusters (ports 15433/15434, .local/pitr/); about 5 s
+	PYTHONPATH=devenv $(PYTHON) -m localplatform.pitr
 
 test-unit: deps ## Only the tests that need no running service
 	$(PYTEST) tests/unit

@@ -8,6 +8,9 @@ from tenantry_operator import GROUP, VERSION
 from tenantry_operator.config import OperatorConfig
 
 MANAGED_BY = "tenantry-operator"
+# Children are named after their Tenant, and a CronJob's name may have at most 52 characters (its
+# Jobs append 11): `tenant-<name>-backup` leaves 38 for the Tenant's name.
+MAX_TENANT_NAME = 52 - len("tenant--backup")
 
 
 def owner_reference(name: str, uid: str) -> dict:

@@ -1,10 +1,14 @@
 """Reading a Tenant resource into the provisioning service's TenantSpec (pure, no cluster)."""
 from tenantry.tenancy import naming
 from tenantry.tenancy.services import TenantSpec
+from tenantry_operator.children import MAX_TENANT_NAME
 
 
 def tenant_spec(namespace: str, name: str, spec: dict, base_domain: str) -> TenantSpec:
     """Apply the defaults of the Tenant API; raises naming.InvalidName for what can never work."""
+    if len(name) > MAX_TENANT_NAME:
+        raise naming.InvalidName(f"Tenant name {name!r} is too long: use at most {MAX_TENANT_NAME} characters "
+                                 f"(its backup CronJob is named tenant-<name>-backup)")
     domains = tuple(spec.get("domains") or (f"{name}.{base_domain}",))
     return TenantSpec(
         resource=f"{namespace}/{name}",

@@ -3,7 +3,10 @@
 The transaction is what makes the tenant's `SET LOCAL search_path` (see tenantry.db) cover every
 query of the request, whichever PgBouncer server connection it lands on.
 """
+from urllib.parse import urlsplit
+
 from django.conf import settings
+from django.core.exceptions import DisallowedHost
 from django.db import connection, transaction
 from django.shortcuts import render
 
@@ -14,7 +17,19 @@ PUBLIC_URLCONF = "tenantry.urls_public"
 
 
 def request_host(request) -> str:
-    return request.get_host().rsplit(":", 1)[0].lower().rstrip(".")
+    """The Host header's name. A request line in absolute form (`GET http://b.example/`) naming another
+    host is refused: HTTP says its authority wins over Host, so a cache or proxy in front would file
+    this tenant's page under the other tenant's URL. (gunicorn passes the request line as RAW_URI.)"""
+    host = request.get_host().rsplit(":", 1)[0].lower().rstrip(".")
+    raw_uri = request.META.get("RAW_URI", "")
+    try:
+        target = urlsplit(raw_uri)
+        target_host = (target.hostname or "").rstrip(".")
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        raise DisallowedHost(f"the request line's target {raw_uri[:100]!r} is malformed") from None
+    if target.scheme and target_host != host:
+        raise DisallowedHost(f"the request line names {target.netloc!r}, the Host header {host!r}")
+    return host
 
 
 class TenantRoutingMiddleware:
