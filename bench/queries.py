@@ -1,6 +1,6 @@
 """Figure 4a: SQL statements per request for each main view, counted in this process with Django's
 test client and CaptureQueriesContext over the full middleware stack, the connection marked pooled
-as a web pod's is (one SET LOCAL per transaction; the idea of tests/harness.py `pooled_statements`).
+as a web pod's is (one SET LOCAL per transaction); the tests count statements with the same function.
 Each view is requested twice first, so its caches are warm, as most requests find them.
 """
 import logging

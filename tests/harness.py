@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 import psycopg
 import pytest
 from django.test import Client
-from django.test.utils import CaptureQueriesContext
 
+from bench.queries import pooled_capture
 from conftest import RUN_ID, TEST_DB
 from localplatform import config
 from localplatform.components import Component, exporters, infrastructure, operator, prometheus, scrape_targets, web
@@ -241,19 +241,10 @@ def other_tenant(request, database) -> TestTenant:
     return new_tenant(plan=_plan_of(request))
 
 
-@contextmanager
-def pooled_statements():
-    """Capture statements as a web pod sends them behind PgBouncer (one SET LOCAL per transaction),
-    not the session-level SET django-tenants repeats before every cursor on this process's direct
-    connection. Use around one request of the in-process test client."""
-    from django.db import connection
-
-    connection.pooled = True
-    try:
-        with CaptureQueriesContext(connection) as captured:
-            yield captured
-    finally:
-        connection.pooled = False
+# Statements as a web pod sends them behind PgBouncer (one SET LOCAL per transaction), not the
+# session-level SET django-tenants repeats on this process's direct connection; `make bench` counts
+# queries per view with the same function.
+pooled_statements = pooled_capture
 
 
 def statement_kinds(captured) -> list[str]:
