@@ -16,12 +16,11 @@ from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
-from test_tenant_lifecycle import condition, manifest, ready_at_current_generation
+from test_tenant_lifecycle import condition, ready_tenant_with_a_row
 
-from harness import direct, unique
+from harness import direct
 from localplatform import config
 from localplatform.proc import log_file, read_pid
-from tenantry.accounts.models import User
 from tenantry.projects.models import Project
 from tenantry.tenancy.models import Tenant
 
@@ -106,14 +105,7 @@ def api(app):
 @pytest.fixture(scope="module")
 def canary(app):
     """A Ready tenant with a row, whose state every hostile spec must leave exactly as it was."""
-    name = unique("canary")
-    app.apply(manifest(name))
-    app.wait_for(lambda: ready_at_current_generation(app, name), what=f"{name} Ready")
-    tenant = Tenant.objects.get(resource=f"{app.namespace}/{name}")
-    owner = User.objects.create_user(f"{name}@example.com")
-    with tenant_context(tenant):
-        Project.objects.create(name="canary row", owner=owner)
-    return name, tenant
+    return ready_tenant_with_a_row(app, "canary", "canary row")
 
 
 def canary_state(app, name: str, tenant: Tenant) -> dict:

@@ -32,6 +32,24 @@ def ready_at_current_generation(app, name: str) -> bool:
     return ready.get("status") == "True" and ready.get("observedGeneration") == tenant["metadata"]["generation"]
 
 
+
+def ready_tenant_with_a_row(app, prefix: str, row: str):
+    """A Ready tenant holding one project, for tests that prove something leaves it alone."""
+    from django_tenants.utils import tenant_context
+
+    from tenantry.accounts.models import User
+    from tenantry.projects.models import Project
+    from tenantry.tenancy.models import Tenant
+
+    name = unique(prefix)
+    app.apply(manifest(name))
+    app.wait_for(lambda: ready_at_current_generation(app, name), what=f"{name} Ready")
+    tenant = Tenant.objects.get(resource=f"{app.namespace}/{name}")
+    owner = User.objects.create_user(f"{name}@example.com")
+    with tenant_context(tenant):
+        Project.objects.create(name=row, owner=owner)
+    return name, tenant
+
 def schema_exists(database: str, schema: str) -> bool:
     with direct(database) as conn:
         return conn.execute("SELECT 1 FROM information_schema.schemata WHERE schema_name = %s",

@@ -8,14 +8,13 @@ import uuid
 
 import pytest
 from django_tenants.utils import tenant_context
-from test_tenant_lifecycle import condition, manifest, ready_at_current_generation
+from test_tenant_lifecycle import condition, manifest, ready_at_current_generation, ready_tenant_with_a_row
 
 from conftest import RUN_ID
 from harness import free_port, start_or_fail, unique
 from localplatform.components import operator
 from localplatform.proc import PlatformError, stop
 from localplatform.stack import ensure_namespace, kubectl
-from tenantry.accounts.models import User
 from tenantry.projects.models import Project
 from tenantry.tenancy.models import Tenant
 
@@ -53,14 +52,7 @@ def claims_of(name: str, tenant: Tenant) -> list[tuple[str, dict, str]]:
 @pytest.fixture
 def bystander(app):
     """A tenant with data that every bad spec must leave alone."""
-    name = unique("bystander")
-    app.apply(manifest(name))
-    app.wait_for(lambda: ready_at_current_generation(app, name), what=f"{name} Ready")
-    tenant = Tenant.objects.get(resource=f"{app.namespace}/{name}")
-    owner = User.objects.create_user(f"{name}@example.com")
-    with tenant_context(tenant):
-        Project.objects.create(name="precious", owner=owner)
-    return name, tenant
+    return ready_tenant_with_a_row(app, "bystander", "precious")
 
 
 def test_hostile_specs_are_refused_and_nobody_else_is_touched(app, bystander, capsys):
