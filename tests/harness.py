@@ -19,7 +19,16 @@ from django.test import Client
 from bench.queries import pooled_capture
 from conftest import RUN_ID, TEST_DB
 from localplatform import config
-from localplatform.components import Component, exporters, infrastructure, operator, prometheus, scrape_targets, web
+from localplatform.components import (
+    Component,
+    infrastructure,
+    operator,
+    postgres_exporter,
+    prometheus,
+    scrape_targets,
+    shared_exporters,
+    web,
+)
 from localplatform.proc import PlatformError, log_file, read_pid, stop
 from localplatform.stack import ensure_namespace, install_crd, kubectl, migrate, start_all
 
@@ -161,17 +170,22 @@ def app(web_app, control_plane):
 
 @pytest.fixture(scope="session")
 def prometheus_url(app):
-    """A Prometheus of this run's own, scraping this run's gunicorn and operator every second, and the
-    data tier's exporters (shared with `make up`, like the data tier; started if missing)."""
+    """A Prometheus of this run's own, scraping every second this run's gunicorn, operator and a
+    PostgreSQL exporter of this run's database, and the PgBouncer and Redis exporters (shared with
+    `make up`, like the pool and Redis; started if missing)."""
     try:
-        require(exporters(), start=os.environ.get("TENANTRY_TEST_START", "1") != "0")
+        require(shared_exporters(), start=os.environ.get("TENANTRY_TEST_START", "1") != "0")
     except PlatformError as err:
         pytest.fail(f"a real service the tests need is missing: {err}", pytrace=False)
-    targets = scrape_targets(app.metrics_port, int(app.operator.env["TENANTRY_METRICS_PORT"]))
+    database_exporter = postgres_exporter(name=f"postgres-exporter-test-{RUN_ID}", port=free_port(),
+                                          db_name=app.db_name)
+    targets = scrape_targets(app.metrics_port, int(app.operator.env["TENANTRY_METRICS_PORT"]),
+                             database_exporter.port)
     server = prometheus(targets, name=f"prometheus-test-{RUN_ID}", port=free_port(), interval_seconds=1)
-    start_or_fail([server])
+    start_or_fail([database_exporter, server])
     yield f"http://{config.HOST}:{server.port}"
-    stop(server.name, server.stop_signal)
+    for component in (server, database_exporter):
+        stop(component.name, component.stop_signal)
     shutil.rmtree(config.LOCAL / server.name, ignore_errors=True)
 
 

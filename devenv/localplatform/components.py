@@ -8,6 +8,7 @@ import json
 import os
 import signal
 import ssl
+import subprocess
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -68,6 +69,13 @@ def _prepare_postgres() -> None:
          "--auth-local=trust", "--auth-host=scram-sha-256"], "PostgreSQL initdb", user=service_user())
 
 
+def accepting_connections(port: int) -> bool:
+    """pg_isready, not an open port: after an unclean stop PostgreSQL listens while it replays its WAL
+    and refuses every client with "the database system is starting up" until it is done."""
+    return subprocess.run([str(PG_BIN / "pg_isready"), "-q", "-h", config.HOST, "-p", str(port)],
+                          check=False).returncode == 0
+
+
 def postgres() -> Component:
     port = config.PORTS["postgres"]
     return Component(
@@ -76,7 +84,7 @@ def postgres() -> Component:
                       "-c", f"listen_addresses={config.HOST}", "-c", f"unix_socket_directories={pg_socket()}",
                       "-c", "max_connections=300", "-c", "shared_buffers=256MB",
                       "-c", "log_min_duration_statement=1000"],
-        ready=lambda: port_open(port), user=service_user(),
+        ready=lambda: accepting_connections(port), user=service_user(),
         # SIGTERM is PostgreSQL's "smart" shutdown, which waits for every client; SIGINT is "fast".
         stop_signal=signal.SIGINT)
 
@@ -166,12 +174,14 @@ def _metrics_ready(port: int) -> Callable[[], bool]:
     return lambda: http_ok(f"http://{config.HOST}:{port}/metrics")
 
 
-def postgres_exporter(port: int = config.PORTS["postgres-exporter"]) -> Component:
+def postgres_exporter(name: str = "postgres-exporter", port: int = config.PORTS["postgres-exporter"],
+                      db_name: str = config.DB_NAME) -> Component:
     """Debian's postgres_exporter, as the application role (what a cluster's exporter would get from a
-    Secret); lib/pq wants TLS unless told otherwise, and loopback has none."""
+    Secret); lib/pq wants TLS unless told otherwise, and loopback has none. Its custom query counts the
+    schemas of one database, so a test run gives its own database an exporter of its own."""
     return Component(
-        name="postgres-exporter", title="the PostgreSQL exporter", port=port,
-        env={"DATA_SOURCE_NAME": config.database_url(config.PORTS["postgres"]) + "?sslmode=disable"},
+        name=name, title=f"the PostgreSQL exporter of {db_name}", port=port,
+        env={"DATA_SOURCE_NAME": config.database_url(config.PORTS["postgres"], db_name) + "?sslmode=disable"},
         argv=lambda: ["prometheus-postgres-exporter", f"--web.listen-address={config.HOST}:{port}",
                       *([f"--extend.query-path={EXPORTER_QUERIES}"] if EXPORTER_QUERIES.exists() else [])],
         ready=_metrics_ready(port))
@@ -197,16 +207,23 @@ def redis_exporter(port: int = config.PORTS["redis-exporter"]) -> Component:
         ready=_metrics_ready(port))
 
 
+def shared_exporters() -> list[Component]:
+    """The PgBouncer and Redis exporters: one pool and one Redis serve `make up` and every test run,
+    so their exporters are shared too."""
+    return [pgbouncer_exporter(), redis_exporter()]
+
+
 def exporters() -> list[Component]:
-    """The data tier's exporters; shared by `make up` and every test run, like the data tier."""
-    return [postgres_exporter(), pgbouncer_exporter(), redis_exporter()]
+    """The data tier's exporters for `make up`, the PostgreSQL one watching the platform's database."""
+    return [postgres_exporter(), *shared_exporters()]
 
 
-def scrape_targets(web_metrics_port: int, operator_metrics_port: int) -> dict[str, list[str]]:
-    """Prometheus job -> targets: one web and one operator (the platform's or a test run's), and the
-    shared exporters."""
+def scrape_targets(web_metrics_port: int, operator_metrics_port: int,
+                   postgres_exporter_port: int = config.PORTS["postgres-exporter"]) -> dict[str, list[str]]:
+    """Prometheus job -> targets: one web, one operator and one PostgreSQL exporter (the platform's or
+    a test run's), and the shared PgBouncer and Redis exporters."""
     ports = {"web": web_metrics_port, "operator": operator_metrics_port,
-             "postgres": config.PORTS["postgres-exporter"], "pgbouncer": config.PORTS["pgbouncer-exporter"],
+             "postgres": postgres_exporter_port, "pgbouncer": config.PORTS["pgbouncer-exporter"],
              "redis": config.PORTS["redis-exporter"]}
     return {job: [f"{config.HOST}:{port}"] for job, port in ports.items()}
 

@@ -4,6 +4,7 @@ Kopf-free, so the handler in `main` stays a few lines. Steps run in the order of
 — schema and public rows, then routing, then backups — and each sets its own condition; a later step
 runs only when the data it would expose exists. Ready is True only when every step is.
 """
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -18,6 +19,7 @@ from tenantry_operator.config import OperatorConfig
 from tenantry_operator.spec import tenant_spec
 
 STEPS = ("SchemaReady", "RoutingReady", "BackupReady")
+UNPROCESSABLE = 422  # the API server's answer to an object that fails its validation
 
 
 @dataclass
@@ -71,23 +73,33 @@ def reconcile(tenant: Resource, config: OperatorConfig, apply: Callable[[dict], 
         skip_later_steps("SchemaNotReady")
         return finish("Failed" if error[1] else "Provisioning", error[0], permanent=error[1])
 
-    try:
-        apply(children.ingress(tenant.name, tenant.namespace, tenant.uid, list(wanted.domains), config))
+    refused: list[str] = []  # children the API server finds invalid: the spec can never work as written
+
+    def apply_child(step: str, failed_reason: str, obj: dict) -> bool:
+        try:
+            apply(obj)
+            return True
+        except ApiException as exc:
+            mark(step, False, failed_reason, _api_error(exc))
+            if exc.status == UNPROCESSABLE:
+                refused.append(_api_error(exc))
+            return False
+
+    if apply_child("RoutingReady", "IngressFailed",
+                   children.ingress(tenant.name, tenant.namespace, tenant.uid, list(wanted.domains), config)):
         mark("RoutingReady", True, "IngressApplied", f"routes {', '.join(wanted.domains)}")
-    except ApiException as exc:
-        mark("RoutingReady", False, "IngressFailed", _api_error(exc))
     backup = tenant.spec.get("backup") or {}
-    try:
-        apply(children.backup_cronjob(tenant.name, tenant.namespace, tenant.uid, wanted.schema, backup,
-                                      wanted.suspended, config))
+    if apply_child("BackupReady", "CronJobFailed",
+                   children.backup_cronjob(tenant.name, tenant.namespace, tenant.uid, wanted.schema, backup,
+                                           wanted.suspended, config)):
         enabled = backup.get("enabled", True)
         mark("BackupReady", True, "Scheduled" if enabled else "Disabled",
              f"backups at '{backup.get('schedule', '0 3 * * *')}'" if enabled else "backups are disabled")
-    except ApiException as exc:
-        mark("BackupReady", False, "CronJobFailed", _api_error(exc))
 
-    failed = [step for step in STEPS if not is_true(conditions, step)]
     extra = {"schema": wanted.schema, "domains": list(wanted.domains), "url": config.url_for(wanted.domains[0])}
+    if refused:
+        return finish("Failed", "; ".join(refused), permanent=True, **extra)
+    failed = [step for step in STEPS if not is_true(conditions, step)]
     if failed:
         return finish("Provisioning", f"not ready: {', '.join(failed)}", **extra)
     return finish("Suspended" if wanted.suspended else "Ready", **extra)
@@ -123,4 +135,9 @@ def _provision(wanted: TenantSpec, mark, settled: bool) -> tuple[str, bool] | No
 
 
 def _api_error(exc: ApiException) -> str:
-    return f"Kubernetes API {exc.status}: {exc.reason}"
+    """The API server's own message when it sent one: for a 422 it names the field and the value."""
+    try:
+        message = json.loads(exc.body or "{}").get("message")
+    except (ValueError, AttributeError):
+        message = None
+    return f"Kubernetes API {exc.status}: {message or exc.reason}"

@@ -12,7 +12,7 @@ import uuid
 
 import pytest
 from django_tenants.utils import tenant_context
-from hypothesis import HealthCheck, assume, example, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
@@ -159,11 +159,28 @@ def test_hostile_specs_end_clearly_and_never_touch_the_canary_or_crash_the_opera
     log_start = log.stat().st_size
     operator_pid = read_pid(app.operator.name)
     outcomes: dict[str, int] = {}
-    used: set[str] = set()  # a hostile draw can be a valid name; hypothesis may draw it again
+    created: set[str] = set()
+
+    def absent(tenant_name: str) -> bool:
+        try:
+            api.get_namespaced_custom_object(GROUP, VERSION, app.namespace, PLURAL, tenant_name)
+        except k8s.ApiException as missing:
+            return missing.status == 404
+        return False
+
+    def start_afresh(tenant_name: str) -> None:
+        """Hypothesis may draw a name twice, and it replays a failing example to report it: the Tenant
+        an earlier example created under this name goes first, so each run of an example starts from
+        the same state. Only names created here: a DELETE for "" would address the whole collection."""
+        if tenant_name in created:
+            try:
+                api.delete_namespaced_custom_object(GROUP, VERSION, app.namespace, PLURAL, tenant_name)
+            except k8s.ApiException as gone:
+                assert gone.status == 404, gone
+            app.wait_for(lambda: absent(tenant_name), what=f"{tenant_name} deleted")
 
     def hostile(tenant_name, spec):
-        assume(tenant_name not in used)
-        used.add(tenant_name)
+        start_afresh(tenant_name)
         body = {"apiVersion": f"{GROUP}/{VERSION}", "kind": "Tenant", "metadata": {"name": tenant_name},
                 "spec": spec}
         try:
@@ -174,6 +191,7 @@ def test_hostile_specs_end_clearly_and_never_touch_the_canary_or_crash_the_opera
             where = "webhook" if "denied the request" in answer.get("message", "") else "API server"
             outcomes[f"refused by the {where}"] = outcomes.get(f"refused by the {where}", 0) + 1
             return
+        created.add(tenant_name)
         deadline = time.monotonic() + 60
         while not ended_clearly(current := app.tenant(tenant_name)):
             assert time.monotonic() < deadline, f"{tenant_name} never ended clearly: {current.get('status')}, {spec}"
@@ -193,9 +211,9 @@ def test_hostile_specs_end_clearly_and_never_touch_the_canary_or_crash_the_opera
                        suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
     canary_host = f"{name}.localhost"
     bounded(given(tenant_name=names(), spec=specs(canary_host, tenant.schema_name))(hostile))()
-    # Found by this test: a name the API server takes (up to 253 characters) that is too long for
-    # the children named after it (CronJob tenant-<name>-backup: at most 52), with schema and domain
-    # given so the webhook has nothing to say. Kept as a fixed example.
+    # Found by this test: a name too long for the children named after it (CronJob
+    # tenant-<name>-backup: at most 52), with schema and domain given so the webhook has nothing to
+    # say. It hung in Provisioning; the CRD now refuses it. Kept as a fixed example.
     long_name = example(tenant_name=f"h{uuid.uuid4().hex[:8]}-" + "z" * 40,
                         spec={"schema": f"t_{uuid.uuid4().hex[:12]}", "domains": [f"{uuid.uuid4().hex[:8]}.localhost"]})
     bounded(long_name(given(tenant_name=valid_names(),

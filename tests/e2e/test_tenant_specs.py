@@ -37,6 +37,12 @@ REFUSED_BY_THE_API = [
     ("malformed owner email", {"owner": "{email: not-an-email}"}, "spec.owner.email in body should match"),
     ("unknown deletion policy", {"deletionPolicy": "Destroy"}, 'spec.deletionPolicy: Unsupported value: "Destroy"'),
     ("zero backup retention", {"backup": "{retention: 0}"}, "spec.backup.retention in body should be greater than"),
+    ("backup schedule that is no cron line", {"backup": "{schedule: pg_catalog}"},
+     "spec.backup.schedule in body should match"),
+    ("backup schedule with seconds", {"backup": "{schedule: '0 3 * * * *'}"},
+     "spec.backup.schedule in body should match"),
+    ("backup schedule with a time zone", {"backup": "{schedule: 'TZ=UTC 0 3 * * *'}"},
+     "spec.backup.schedule in body should match"),
 ]
 
 
@@ -81,6 +87,33 @@ def test_hostile_specs_are_refused_and_nobody_else_is_touched(app, bystander, ca
         print("\n| spec | rejected by | message |\n|---|---|---|")
         for row in table:
             print("| " + " | ".join(row) + " |")
+
+
+def test_a_name_too_long_for_its_children_is_refused_by_the_api_server(app):
+    name = "long-" + "n" * 34  # 39: its CronJob, tenant-<name>-backup, would pass 52
+    with pytest.raises(PlatformError) as refused:
+        app.apply(manifest(name))
+    assert "metadata.name may have at most 38 characters" in str(refused.value)
+    app.apply(manifest(name[:38]))  # the longest name that fits
+    app.wait_for(lambda: ready_at_current_generation(app, name[:38]), what=f"{name[:38]} Ready")
+
+
+def test_a_schedule_the_api_server_refuses_fails_the_tenant_with_its_message_until_fixed(app):
+    """The CRD's pattern checks the shape of a cron line, the API server the ranges: minute 99 passes
+    the first and fails the second when the operator applies the CronJob. Found by the hypothesis suite
+    (a schedule of 'pg_catalog' left the tenant Provisioning forever)."""
+    name = unique("badcron")
+    app.apply(manifest(name, backup="{schedule: '99 3 * * *'}"))
+    app.wait_for(lambda: app.tenant(name).get("status", {}).get("phase") == "Failed", what=f"{name} Failed")
+    failed = app.tenant(name)
+    ready, backup = condition(failed, "Ready"), condition(failed, "BackupReady")
+    assert ready["reason"] == "InvalidSpec" and 'spec.schedule: Invalid value: "99 3 * * *"' in ready["message"]
+    assert backup["reason"] == "CronJobFailed" and "above maximum" in backup["message"], backup
+
+    app.kubectl("patch", "tenant", name, "--type=merge", "-p", '{"spec": {"backup": {"schedule": "9 3 * * *"}}}')
+    app.wait_for(lambda: ready_at_current_generation(app, name), what=f"{name} Ready once fixed")
+    cronjob = json.loads(app.kubectl("get", "cronjob", f"tenant-{name}-backup", "-o", "json"))
+    assert cronjob["spec"]["schedule"] == "9 3 * * *"
 
 
 def test_changing_domains_moves_the_tenant_without_touching_others(app, bystander):
