@@ -16,10 +16,13 @@ from harness import new_tenant, pooled_statements, statement_kinds
 from localplatform import config
 from tenantry.accounts.models import Membership
 from tenantry.api.exceptions import SERVER_ERROR, api_exception_handler
+from tenantry.billing.guards import NO_SUBSCRIPTION
+from tenantry.billing.services import start_trial
 from tenantry.projects import services
 from tenantry.projects.models import Project
 
-pytestmark = pytest.mark.integration
+# Tenants on the free plan, as the operator makes them: writes need a live subscription.
+pytestmark = [pytest.mark.integration, pytest.mark.tenant_plan("free")]
 
 PASSWORD = "correct horse battery"
 TOKEN_URL = "/api/v1/auth/token/"
@@ -217,6 +220,24 @@ def test_projects_crud_with_json_bodies(tenant):
     assert_error(client.get(detail_url(pk)), 404, "not_found")
 
 
+def test_writes_need_a_live_subscription_and_reads_do_not():
+    """A tenant nobody pays for: its member reads what is there, and every write is a 402 that
+    changes nothing, as the web pages send them to billing instead."""
+    unpaid = new_tenant(plan=None)
+    client, user = api_client(unpaid)
+    [project] = make_projects(unpaid, user, ["Kept"])
+    assert client.get(PROJECTS).json()["count"] == 1
+    assert client.get(detail_url(project.pk)).status_code == 200
+    for method, url, body in [("post", PROJECTS, {"name": "New"}), ("patch", detail_url(project.pk), {"name": "X"}),
+                              ("put", detail_url(project.pk), {"name": "X"}), ("delete", detail_url(project.pk), None)]:
+        response = client.delete(url) if body is None else post_json(client, url, body, method=method)
+        assert assert_error(response, 402, "subscription_required")["detail"] == NO_SUBSCRIPTION
+    assert [row[1] for row in projects_in(unpaid)] == ["Kept"]
+
+    start_trial(user)
+    assert post_json(client, PROJECTS, {"name": "New"}).status_code == 201
+
+
 def test_the_list_pages_searches_filters_and_orders(tenant):
     client, user = api_client(tenant)
     make_projects(tenant, user, [f"Project {n:02d}" for n in range(28)])
@@ -249,6 +270,7 @@ def test_the_list_pages_searches_filters_and_orders(tenant):
 
 # Every call: BEGIN, SET LOCAL, the token with its user, the membership role ... COMMIT.
 AUTHORIZED = ["BEGIN", "SET LOCAL", "SELECT", "SELECT"]
+LIVE_SUBSCRIPTION = ["SELECT"]  # writes only
 
 
 def test_query_counts_are_fixed_whatever_the_page_size(tenant):
@@ -271,9 +293,11 @@ def test_query_counts_are_fixed_whatever_the_page_size(tenant):
     for request, expected in [
         (lambda: client.get("/api/v1/me/"), []),
         (lambda: client.get(detail_url(pk)), ["SELECT"]),
-        (lambda: post_json(client, PROJECTS, {"name": "new"}), ["SELECT", "INSERT"]),  # full_clean: the owner
-        (lambda: post_json(client, detail_url(pk), {"status": "done"}, "patch"), ["SELECT", "SELECT", "UPDATE"]),
-        (lambda: client.delete(detail_url(pk)), ["SELECT", "DELETE"]),
+        (lambda: post_json(client, PROJECTS, {"name": "new"}),
+         LIVE_SUBSCRIPTION + ["SELECT", "INSERT"]),  # full_clean: the owner
+        (lambda: post_json(client, detail_url(pk), {"status": "done"}, "patch"),
+         LIVE_SUBSCRIPTION + ["SELECT", "SELECT", "UPDATE"]),
+        (lambda: client.delete(detail_url(pk)), LIVE_SUBSCRIPTION + ["SELECT", "DELETE"]),
     ]:
         with pooled_statements() as captured:
             assert request().status_code < 300
@@ -282,7 +306,7 @@ def test_query_counts_are_fixed_whatever_the_page_size(tenant):
 
 def test_the_api_through_gunicorn_and_pgbouncer(web_app):
     """The same calls as a real client makes, through this run's gunicorn and the transaction pooler."""
-    t = new_tenant()
+    t = new_tenant(plan="free")
     user = t.user(password=PASSWORD)
     make_projects(t, user, ["Served"])
 

@@ -22,7 +22,7 @@ SETTLE_SECONDS = 2
 
 
 def test_a_killed_worker_loses_no_acknowledged_write(web_app):
-    tenants = [new_tenant() for _ in range(2)]
+    tenants = [new_tenant(plan="free") for _ in range(2)]
     writers = [Writer(t.host, t.schema, Token.objects.create(user=t.user()).key) for t in tenants]
     server = web(name=f"web-test-{RUN_ID}", port=web_app.web_port, db_name=web_app.db_name)  # the harness's
     direct = config.database_url(config.PORTS["postgres"], web_app.db_name)

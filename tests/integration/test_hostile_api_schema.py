@@ -25,7 +25,7 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="module")
 def api_target(web_app) -> dict:
     """A tenant with a few projects (so generated ids sometimes exist) and its member's token."""
-    t = new_tenant()
+    t = new_tenant(plan="free")
     member = t.user("admin")
     with tenant_context(t.tenant):
         for n in range(3):

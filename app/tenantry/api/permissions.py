@@ -3,11 +3,15 @@
 Tokens are per user and users are platform-wide, so a valid token says nothing about the tenant
 whose host the request came to; the Membership row does. The role is looked up once per request
 and kept on the request (views such as /me/ read it again), never across requests, so a removed
-member is refused on their very next call.
+member is refused on their very next call. Writes also need a live subscription, as on the web
+pages (tenantry.billing.guards): the API is no way around paying.
 """
-from rest_framework.permissions import BasePermission
+from rest_framework import exceptions, status
+from rest_framework.permissions import SAFE_METHODS, BasePermission
 
 from tenantry.accounts.selectors import role_of
+from tenantry.billing.guards import NO_SUBSCRIPTION
+from tenantry.billing.selectors import live_subscription_for
 
 _ROLE_ATTRIBUTE = "_tenantry_api_role"
 
@@ -30,3 +34,21 @@ class IsTenantMember(BasePermission):
 
     def has_permission(self, request, view) -> bool:
         return request.user.is_authenticated and tenant_role(request) is not None
+
+
+class SubscriptionRequired(exceptions.APIException):
+    status_code = status.HTTP_402_PAYMENT_REQUIRED
+    default_detail = NO_SUBSCRIPTION
+    default_code = "subscription_required"
+
+
+class WritesNeedLiveSubscription(BasePermission):
+    """Reads stay open to the members of a lapsed tenant (the data is still theirs); a write without a
+    live subscription, the member's own or the tenant's, is a 402 naming the way out."""
+
+    def has_permission(self, request, view) -> bool:
+        if request.method in SAFE_METHODS:
+            return True
+        if live_subscription_for(request.user.pk, request.tenant.id) is None:
+            raise SubscriptionRequired()
+        return True

@@ -18,7 +18,7 @@ from tenantry.accounts import ratelimit
 from tenantry.api.exceptions import api_exception_handler
 from tenantry.api.pagination import ApiPagination
 from tenantry.api.parsers import BoundedJSONParser
-from tenantry.api.permissions import tenant_role
+from tenantry.api.permissions import IsTenantMember, WritesNeedLiveSubscription, tenant_role
 from tenantry.api.serializers import (
     PROJECT_ORDERINGS,
     MeSerializer,
@@ -117,6 +117,7 @@ class MeView(JsonApi, APIView):
 @extend_schema(methods=["GET"], parameters=[ProjectQuerySerializer])
 class ProjectListView(JsonApi, generics.ListCreateAPIView):
     serializer_class = ProjectSerializer
+    permission_classes = [IsTenantMember, WritesNeedLiveSubscription]
 
     def get_queryset(self):
         query = ProjectQuerySerializer(data=self.request.query_params)
@@ -131,6 +132,7 @@ class ProjectListView(JsonApi, generics.ListCreateAPIView):
 
 class ProjectDetailView(JsonApi, generics.RetrieveUpdateDestroyAPIView):
     serializer_class = ProjectSerializer
+    permission_classes = [IsTenantMember, WritesNeedLiveSubscription]
 
     def get_queryset(self):
         return selectors.project_list()
