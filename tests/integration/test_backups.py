@@ -247,4 +247,7 @@ def test_runs_are_recorded_and_feed_backup_health(tenant, other_tenant, tmp_path
     # Both are now old enough to need a backup; only the one without a successful run is overdue.
     assert backup_health(now, max_age_seconds=3600) == (overdue + 1, failed_last_day)
     assert failed_last_day >= 1
+    # A tenant whose spec turns backups off is not waiting for one.
+    Tenant.objects.filter(pk=other_tenant.tenant.pk).update(backups_enabled=False)
+    assert backup_health(now, max_age_seconds=3600) == (overdue, failed_last_day)
     assert backup_health(now + timedelta(days=2), max_age_seconds=3600)[1] == 0

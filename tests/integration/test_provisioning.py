@@ -160,6 +160,10 @@ def test_is_settled_notices_a_missing_schema_or_domain_row(database):
     provision_tenant(spec(name))
     assert is_settled(spec(name))
     assert not is_settled(spec(name, display_name="Renamed"))
+    assert not is_settled(spec(name, backups_enabled=False))
+    assert provision_tenant(spec(name, backups_enabled=False)).backups_enabled is False
+    assert is_settled(spec(name, backups_enabled=False))
+    provision_tenant(spec(name))
     Domain.objects.filter(domain=f"{name}.test.localhost").delete()
     assert not is_settled(spec(name))
     provision_tenant(spec(name))

@@ -11,6 +11,8 @@ def test_defaults_follow_the_tenant_api():
     assert spec.schema == "t_acme"
     assert spec.domains == ("acme.example.com",)
     assert spec.display_name == "acme" and spec.plan == "free" and not spec.suspended
+    assert spec.backups_enabled
+    assert not tenant_spec("team", "acme", {"backup": {"enabled": False}}, "example.com").backups_enabled
 
 
 def test_explicit_fields_win_and_domains_are_lower_cased():

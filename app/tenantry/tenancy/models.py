@@ -15,6 +15,8 @@ class Tenant(TenantMixin):
     display_name = models.CharField(max_length=200)
     plan = models.CharField(max_length=50, default="free")
     state = models.CharField(max_length=20, choices=State.choices, default=State.PROVISIONING)
+    # spec.backup.enabled: a tenant that chose no backups is not overdue for one (tenantry.backups.selectors).
+    backups_enabled = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

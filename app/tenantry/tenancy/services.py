@@ -41,6 +41,7 @@ class TenantSpec:
     plan: str | None = "free"
     suspended: bool = False
     owner_email: str | None = None  # becomes the tenant's first owner
+    backups_enabled: bool = True
 
     def validated(self) -> "TenantSpec":
         naming.validate_schema(self.schema)
@@ -81,7 +82,7 @@ def is_settled(spec: TenantSpec) -> bool:
     this first and runs the full, locking provision_tenant only when something moved."""
     state = Tenant.State.SUSPENDED if spec.suspended else Tenant.State.ACTIVE
     tenant = Tenant.objects.filter(resource=spec.resource, schema_name=spec.schema, state=state,
-                                   display_name=spec.display_name).first()
+                                   display_name=spec.display_name, backups_enabled=spec.backups_enabled).first()
     if tenant is None or not schema_exists(spec.schema):
         return False
     return set(tenant.domains.values_list("domain", flat=True)) == set(spec.domains)
@@ -111,6 +112,7 @@ def _claim_rows(spec: TenantSpec) -> Tenant:
     # (only a change: the drift timer runs this for every tenant, and must not keep caches cold).
     routed_changed = tenant.display_name != spec.display_name
     tenant.display_name, tenant.plan = spec.display_name, spec.plan or ""
+    tenant.backups_enabled = spec.backups_enabled
     tenant.save()
 
     taken = (Domain.objects.filter(domain__in=spec.domains).exclude(tenant=tenant)
