@@ -17,8 +17,8 @@ from pathlib import Path
 
 from localplatform import config
 from localplatform.components import Component, pgbouncer, redis, venv_bin, web
-from localplatform.proc import service_dir, stop
-from localplatform.stack import start_all
+from localplatform.proc import service_dir
+from localplatform.stack import discard, start_all
 
 TENANT_SLUG = "webbench"
 TENANT_HOST = f"{TENANT_SLUG}.localhost"
@@ -160,7 +160,7 @@ def start_servers(stack: Stack, kinds: list[str], free_port) -> None:
 
 def stop_everything(stack: Stack) -> None:
     for component in stack.components():
-        stop(component.name, component.stop_signal)
+        discard(component)
 
 
 def _cookies(response: http.client.HTTPResponse) -> dict[str, str]:

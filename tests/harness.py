@@ -3,7 +3,6 @@ import http.client
 import json
 import os
 import re
-import shutil
 import socket
 import subprocess
 import time
@@ -30,7 +29,7 @@ from localplatform.components import (
     web,
 )
 from localplatform.proc import PlatformError, log_file, read_pid, stop
-from localplatform.stack import ensure_namespace, install_crd, kubectl, migrate, start_all
+from localplatform.stack import discard, ensure_namespace, install_crd, kubectl, migrate, start_all
 
 if TYPE_CHECKING:
     from tenantry.accounts.models import User
@@ -146,7 +145,7 @@ def web_app(database):
     server = web(name=f"web-test-{RUN_ID}", port=port, db_name=database, metrics_port=metrics_port)
     start_or_fail([server])
     yield App(database, port, metrics_port)
-    stop(server.name, server.stop_signal)
+    discard(server)
 
 
 @pytest.fixture(scope="session")
@@ -185,8 +184,7 @@ def prometheus_url(app):
     start_or_fail([database_exporter, server])
     yield f"http://{config.HOST}:{server.port}"
     for component in (server, database_exporter):
-        stop(component.name, component.stop_signal)
-    shutil.rmtree(config.LOCAL / server.name, ignore_errors=True)
+        discard(component)
 
 
 def unique(prefix: str) -> str:

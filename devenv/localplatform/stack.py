@@ -170,6 +170,18 @@ def down() -> None:
             say(f"stopped leftover {leftover.stem}")
 
 
+def discard(component: Component) -> None:
+    """Stop a private component (a test run's or a benchmark's) and delete its folder, so `.local`
+    keeps only the platform's; its log stays for the post-mortem."""
+    stop(component.name, component.stop_signal)
+    folder = config.LOCAL / component.name
+    if folder.is_symlink():  # service data kept outside (see proc.service_dir)
+        shutil.rmtree(folder.resolve(), ignore_errors=True)
+        folder.unlink()
+    else:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def clean() -> None:
     down()
     for link in (p for p in config.LOCAL.glob("*") if p.is_symlink()):  # service data kept outside

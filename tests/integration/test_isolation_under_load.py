@@ -16,7 +16,7 @@ from harness import free_port, new_tenant, start_or_fail
 from isolation import LoadTenant, drive, pgbouncer_pool
 from localplatform import config
 from localplatform.components import pgbouncer, web
-from localplatform.proc import stop
+from localplatform.stack import discard
 from tenantry.projects.models import Project
 
 pytestmark = pytest.mark.integration
@@ -26,7 +26,7 @@ CLIENTS, TENANTS = 32, 4
 def load_tenants() -> list[LoadTenant]:
     made = []
     for _ in range(TENANTS):
-        t = new_tenant()
+        t = new_tenant(plan="free")
         made.append(LoadTenant(host=t.host, schema=t.schema, display_name=t.tenant.display_name,
                                token=Token.objects.create(user=t.user()).key, marker=f"M{uuid.uuid4().hex[:10]}"))
     return made
@@ -68,7 +68,7 @@ def test_no_tenant_sees_or_writes_another_tenants_rows_under_load(database):
     finally:
         done.set()
         sampler.join()
-        stop(server.name)
+        discard(server)
 
     assert report.requests >= 10_000
     assert report.leaks == []
@@ -89,8 +89,8 @@ def test_the_same_check_sees_leaks_under_stock_django_tenants(database, capsys):
     try:
         report = drive(port, tenants, clients=CLIENTS, requests_per_client=40)
     finally:
-        stop(server.name)
-        stop(bouncer.name, bouncer.stop_signal)
+        discard(server)
+        discard(bouncer)
     stored = stored_names(tenants)
     misplaced = sum(1 for t in tenants for name in stored[t.marker] if not name.startswith(t.marker))
     with capsys.disabled():

@@ -6,7 +6,6 @@ from the master's metrics port, as Prometheus does.
 """
 import json
 import re
-import shutil
 import time
 import urllib.request
 import uuid
@@ -21,7 +20,8 @@ from conftest import RUN_ID
 from harness import App, free_port, new_tenant, start_or_fail
 from localplatform import config
 from localplatform.components import web
-from localplatform.proc import log_file, read_pid, stop
+from localplatform.proc import log_file, read_pid
+from localplatform.stack import discard
 from tenantry.observability.tenant_metrics import BUCKETS
 
 pytestmark = pytest.mark.integration
@@ -68,8 +68,7 @@ def pod(database):
     start_or_fail([server])
     pod = Pod(App(database, port, metrics_port), name)
     yield pod
-    stop(server.name, server.stop_signal)
-    shutil.rmtree(pod.files, ignore_errors=True)
+    discard(server)
 
 
 def wait_for_workers(pod: Pod) -> list[int]:
