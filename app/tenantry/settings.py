@@ -112,6 +112,11 @@ DATABASES = {
         "POOLED": env.boolean("TENANTRY_DB_POOLED", True),
     }
 }
+# A direct connection (the operator's) dies with a PostgreSQL restart, and the next webhook call or
+# reconcile would fail on it: check it before reuse. Behind PgBouncer the client connection outlives
+# a PostgreSQL restart, so the web pods skip the round trip unless told otherwise.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.boolean("DB_CONN_HEALTH_CHECKS",
+                                                         not DATABASES["default"]["POOLED"])
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # What django-tenants' backend (and so ours) builds on: django-prometheus' PostgreSQL backend, which
 # counts and times every query (django_db_*).

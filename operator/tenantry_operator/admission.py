@@ -3,17 +3,24 @@
 The API server's schema and CEL rules check a Tenant on its own; this checks it against the others
 (a domain or schema already taken, a plan that does not exist), so `kubectl apply` fails at once with
 a message saying what to change. If the webhook is down, its failure policy lets the Tenant in and
-the reconcile loop refuses it with the same rules (the second line).
+the reconcile loop refuses it with the same rules (the second line). A webhook that cannot reach the
+database does the same: refusing would also block the operator's own patches of every Tenant (its
+finalizers and annotations pass through this webhook) until the database is back.
 """
-from django.db import close_old_connections
+import logging
+
+from django.db import DatabaseError, close_old_connections
 
 from tenantry.tenancy import naming
 from tenantry.tenancy.selectors import claim_problems
 from tenantry_operator.config import OperatorConfig
 from tenantry_operator.spec import tenant_spec
 
+logger = logging.getLogger(__name__)
 
-def problems(namespace: str, name: str, spec: dict, config: OperatorConfig) -> list[str]:
+
+def problems(namespace: str, name: str, spec: dict, config: OperatorConfig) -> list[str] | None:
+    """What is wrong with the Tenant, or None when that could not be checked (no database)."""
     try:
         wanted = tenant_spec(namespace, name, spec, config.base_domain)
     except naming.InvalidName as exc:
@@ -21,5 +28,9 @@ def problems(namespace: str, name: str, spec: dict, config: OperatorConfig) -> l
     close_old_connections()
     try:
         return claim_problems(wanted)
+    except DatabaseError as exc:
+        logger.warning("admitting Tenant %s/%s unchecked: the database is unreachable (%s); the reconcile "
+                       "loop checks it", namespace, name, exc)
+        return None
     finally:
         close_old_connections()

@@ -89,7 +89,7 @@ def admit(namespace, name, spec, **_) -> None:
     if CONFIG.watch_namespace and namespace != CONFIG.watch_namespace:
         return  # another operator's tenant: its own webhook decides
     found = problems(namespace, name, dict(spec), CONFIG)
-    metrics.ADMISSIONS.labels(result="denied" if found else "allowed").inc()
+    metrics.ADMISSIONS.labels(result="unchecked" if found is None else "denied" if found else "allowed").inc()
     if found:
         raise kopf.AdmissionError("; ".join(found), code=422)
 

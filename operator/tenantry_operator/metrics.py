@@ -19,7 +19,8 @@ PROVISIONING_SECONDS = Histogram("tenantry_operator_provisioning_duration_second
                                  "Time of the schema and public-rows step of a reconcile pass.",
                                  buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
 ADMISSIONS = Counter("tenantry_operator_webhook_admissions_total",
-                     "Tenant writes the validating webhook decided on, by result.", ["result"])
+                     "Tenant writes the validating webhook decided on, by result: allowed, denied, or "
+                     "unchecked (no database; let in for the reconcile loop to judge).", ["result"])
 TENANTS = Gauge("tenantry_operator_tenants", "Tenants this operator handles, by phase.", ["phase"])
 OLDEST_NOT_READY = Gauge("tenantry_operator_oldest_not_ready_seconds",
                          "Age of the not-Ready state of the tenant that has been not Ready longest; 0 when all are.")

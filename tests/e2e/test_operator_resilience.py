@@ -1,4 +1,5 @@
-"""The operator under faults: drift, a vanished schema, a crash half way, hostile specs."""
+"""The operator under faults: drift, a vanished schema, a crash half way, a lost or missing database."""
+import dataclasses
 import json
 import os
 import re
@@ -7,12 +8,15 @@ import time
 import urllib.request
 
 import pytest
+from django.db import connections
 from test_tenant_lifecycle import condition, manifest, ready_at_current_generation, schema_exists
 
-from harness import direct, unique
+from conftest import RUN_ID
+from harness import direct, free_port, kubectl_run, start_or_fail, unique
 from localplatform import config
+from localplatform.components import operator
 from localplatform.proc import port_open, read_pid
-from localplatform.stack import start_all
+from localplatform.stack import discard, ensure_namespace, kubectl, start_all
 
 pytestmark = pytest.mark.e2e
 
@@ -88,10 +92,71 @@ def test_killing_the_operator_half_way_converges_with_nothing_duplicated(app):
         assert len(app.kubectl("get", kind, "-l", f"tenantry.dev/tenant={name}", "-o", "name").split()) == 1
 
 
+def admissions(metrics_port: int, result: str) -> float:
+    """The operator's count of webhook decisions with this result (0 before the first)."""
+    with urllib.request.urlopen(f"http://{config.HOST}:{metrics_port}/metrics", timeout=5) as response:
+        found = re.search(rf'tenantry_operator_webhook_admissions_total\{{result="{result}"\}} (\S+)',
+                          response.read().decode())
+    return float(found.group(1)) if found else 0.0
+
+
 def _waiting_on_a_lock(database: str) -> bool:
     with direct(database) as conn:
         return conn.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND wait_event_type = 'Lock'",
                             [database]).fetchone()[0] > 0
+
+
+def test_tenants_applied_after_the_operators_connections_were_cut_are_admitted_and_provisioned(app):
+    """What a PostgreSQL restart does to the operator: every connection it holds is cut. Found by
+    `make chaos`: the webhook then refused the next Tenants with "the connection is lost". It now
+    checks a connection before reusing it (CONN_HEALTH_CHECKS on direct connections)."""
+    applied_and_ready(app, unique("before"))  # the operator's threads hold connections now
+    unchecked = admissions(int(app.operator.env["TENANTRY_METRICS_PORT"]), "unchecked")
+    with direct(app.db_name) as conn:
+        cut = conn.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                           "WHERE datname = %s AND pid <> pg_backend_pid()", [app.db_name]).fetchone()[0]
+    connections.close_all()  # this process's own connection was among them
+    assert cut >= 1
+    names = [unique("after") for _ in range(4)]
+    for name in names:
+        app.apply(manifest(name))  # through the webhook: refused before the fix
+    for name in names:
+        app.wait_for(lambda name=name: ready_at_current_generation(app, name), what=f"{name} Ready")
+    # Checked against the database each time, not let in because the database seemed gone.
+    assert admissions(int(app.operator.env["TENANTRY_METRICS_PORT"]), "unchecked") == unchecked
+
+
+def test_a_webhook_without_its_database_lets_tenants_in_for_the_reconcile_loop_to_judge(app):
+    """An operator whose database is unreachable: refusing would block every Tenant write (the
+    operator's own finalizer patches too), so the webhook admits unchecked and says so in a metric,
+    and the reconcile loop reports the outage on the Tenant and retries."""
+    namespace = f"tenantry-nodb-{RUN_ID}"
+    ensure_namespace(namespace)
+    metrics_port = free_port()
+    runner = operator(name=f"operator-nodb-{RUN_ID}", port=free_port(), namespace=namespace, db_name=app.db_name,
+                      metrics_port=metrics_port, webhook_port=free_port(), drift_interval_seconds=600)
+    nothing_listens = config.database_url(free_port(), app.db_name)
+    runner = dataclasses.replace(runner, env={**runner.env, "DATABASE_URL": nothing_listens})
+    start_or_fail([runner])
+    name = unique("nodb")
+    try:
+        kubectl("-n", namespace, "apply", "-f", "-", input=manifest(name))
+
+        def schema_condition() -> dict:
+            tenant = json.loads(kubectl("-n", namespace, "get", "tenant", name, "-o", "json"))
+            return condition(tenant, "SchemaReady")
+
+        app.wait_for(lambda: schema_condition().get("reason") == "ProvisioningFailed", what="ProvisioningFailed")
+        assert "OperationalError" in schema_condition()["message"], schema_condition()
+        assert admissions(metrics_port, "unchecked") >= 1
+    finally:
+        discard(runner)
+        # Its finalizer needs a database to be honoured; nothing was provisioned, so let it go.
+        kubectl_run("-n", namespace, "patch", "tenant", name, "--type=merge", "-p",
+                    '{"metadata": {"finalizers": null}}', check=False)
+        kubectl_run("delete", "validatingwebhookconfiguration", f"tenantry.dev.{namespace}", "--ignore-not-found",
+                    check=False)
+        kubectl("delete", "namespace", namespace, "--wait=false")
 
 
 def test_the_operator_exports_reconcile_metrics_without_per_tenant_series(app):
