@@ -44,7 +44,13 @@ def rules() -> dict:
               "The oldest not-Ready tenant has waited {{ $value | humanizeDuration }}."),
         alert("TenantryOperatorDown", 'absent(up{job="operator"} == 1)', "5m", "critical",
               "No operator replica is being scraped successfully",
-              "Tenants are neither provisioned nor repaired, and the admission webhook may refuse changes."),
+              "Tenants are neither provisioned nor repaired, and the admission webhook checks no new Tenant."),
+        alert("TenantryWebhookUnchecked",
+              'sum(increase(tenantry_operator_webhook_admissions_total{result="unchecked"}[10m])) > 0', "0m",
+              "warning", "The admission webhook let Tenants in without checking them",
+              "{{ $value | humanize }} Tenant writes in the last 10 minutes were admitted unchecked: the operator "
+              "could not reach the database. Conflicts are now caught by the reconcile loop, after `kubectl "
+              "apply` succeeded."),
         alert("TenantryOperatorReconcileFailing", f"{q.reconcile_failure_ratio('15m')} > 0.2", "15m", "warning",
               "More than 20% of the operator's reconciles end in retry or failure",
               "{{ $value | humanizePercentage }} of reconciles over the last 15 minutes did not reach Ready."),

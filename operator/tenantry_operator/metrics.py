@@ -21,6 +21,7 @@ PROVISIONING_SECONDS = Histogram("tenantry_operator_provisioning_duration_second
 ADMISSIONS = Counter("tenantry_operator_webhook_admissions_total",
                      "Tenant writes the validating webhook decided on, by result: allowed, denied, or "
                      "unchecked (no database; let in for the reconcile loop to judge).", ["result"])
+ADMISSION_RESULTS = ("allowed", "denied", "unchecked")
 TENANTS = Gauge("tenantry_operator_tenants", "Tenants this operator handles, by phase.", ["phase"])
 OLDEST_NOT_READY = Gauge("tenantry_operator_oldest_not_ready_seconds",
                          "Age of the not-Ready state of the tenant that has been not Ready longest; 0 when all are.")
@@ -38,6 +39,8 @@ _lock = threading.Lock()
 def serve(port: int, addr: str) -> None:
     for phase in PHASES:
         TENANTS.labels(phase).set(0)
+    for result in ADMISSION_RESULTS:  # from 0, so increase() sees the first one (an alert watches "unchecked")
+        ADMISSIONS.labels(result)
     start_http_server(port, addr=addr)
 
 
