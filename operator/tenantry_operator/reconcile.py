@@ -80,9 +80,10 @@ def reconcile(tenant: Resource, config: OperatorConfig, apply: Callable[[dict], 
             apply(obj)
             return True
         except ApiException as exc:
-            mark(step, False, failed_reason, _api_error(exc))
+            message = _api_error(exc)
+            mark(step, False, failed_reason, message)
             if exc.status == UNPROCESSABLE:
-                refused.append(_api_error(exc))
+                refused.append(message)
             return False
 
     if apply_child("RoutingReady", "IngressFailed",
