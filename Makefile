@@ -3,7 +3,7 @@ PYTHON ?= python3
 PLATFORM = PYTHONPATH=devenv $(PYTHON) -m localplatform
 PYTEST = .venv/bin/pytest
 
-.PHONY: up down status clean deps lint test test-unit bench chaos pitr-drill loadtest
+.PHONY: up down status clean deps lint test test-unit bench chaos pitr-drill loadtest cluster cluster-down
 
 up: ## Install what is missing and start the whole platform on 127.0.0.1
 	$(PLATFORM) up
@@ -14,7 +14,13 @@ down: ## Stop every component, keep data
 status: ## One line per component: up/down, port, pid, log
 	$(PLATFORM) status
 
-clean: ## Stop everything and delete .local/
+cluster: ## A real node (kubelet, containerd, CoreDNS, Traefik) with the Helm chart on it; tenants at *.localhost:8080
+	$(PLATFORM) cluster
+
+cluster-down: ## Stop the node and its pods, keep its data
+	$(PLATFORM) cluster-down
+
+clean: ## Stop everything (the node too) and delete .local/
 	$(PLATFORM) clean
 
 deps: ## Install Debian packages, the virtualenv and the Go-built binaries

@@ -1,12 +1,19 @@
-"""`python -m localplatform up|down|status|clean|deps`: what the Makefile targets call."""
+"""`python -m localplatform COMMAND`: what the Makefile targets call."""
 import sys
 
-from . import stack
+from . import cluster, stack
 from .deps import ensure_all
 from .proc import PlatformError
 
-COMMANDS = {"up": stack.up, "down": stack.down, "clean": stack.clean, "deps": ensure_all,
-            "status": lambda: sys.exit(0 if stack.status() else 3)}
+
+def clean() -> None:
+    cluster.down()
+    stack.clean()
+
+
+COMMANDS = {"up": stack.up, "down": lambda: stack.down(cluster.components()), "clean": clean, "deps": ensure_all,
+            "status": lambda: sys.exit(0 if stack.status(cluster.components()) else 3),
+            "cluster": cluster.up, "cluster-down": cluster.down}
 
 
 def main(argv: list[str]) -> int:

@@ -28,7 +28,10 @@ class Component:
     port: int
     argv: Callable[[], list[str]]
     ready: Callable[[], bool]
-    prepare: Callable[[], None] = lambda: None
+    prepare: Callable[[], object] = lambda: None
+    # Run once it answers, whether this run started it or found it running (idempotent).
+    after_start: Callable[[], object] = lambda: None
+    host: str = config.HOST
     env: dict[str, str] = field(default_factory=dict)
     user: str | None = None
     stop_signal: int = signal.SIGTERM
@@ -52,36 +55,46 @@ def http_ok(url: str, ca: Path | None = None, insecure: bool = False) -> bool:
 
 # --- PostgreSQL ---------------------------------------------------------------------------------
 
-def pg_data() -> Path:
-    return service_dir("postgres") / "data"
+def pg_data(name: str = "postgres") -> Path:
+    return service_dir(name) / "data"
 
 
-def pg_socket() -> Path:
-    return service_dir("postgres") / "socket"
+def pg_socket(name: str = "postgres") -> Path:
+    return service_dir(name) / "socket"
 
 
-def _prepare_postgres() -> None:
-    if (pg_data() / "PG_VERSION").exists():
-        return
-    pg_socket().mkdir(exist_ok=True)
-    chown_for_service(pg_socket())
-    run([str(PG_BIN / "initdb"), "-D", str(pg_data()), "-U", "postgres", "-E", "UTF8", "--no-locale",
-         "--auth-local=trust", "--auth-host=scram-sha-256"], "PostgreSQL initdb", user=service_user())
+def _prepare_postgres(name: str, client_cidrs: tuple[str, ...]) -> None:
+    if not (pg_data(name) / "PG_VERSION").exists():
+        pg_socket(name).mkdir(exist_ok=True)
+        chown_for_service(pg_socket(name))
+        run([str(PG_BIN / "initdb"), "-D", str(pg_data(name)), "-U", "postgres", "-E", "UTF8", "--no-locale",
+             "--auth-local=trust", "--auth-host=scram-sha-256"], "PostgreSQL initdb", user=service_user())
+    hba = pg_data(name) / "pg_hba.conf"
+    rules = "".join(f"host all all {cidr} scram-sha-256\n" for cidr in client_cidrs
+                    if f" {cidr} " not in hba.read_text())
+    if rules:
+        with hba.open("a") as out:
+            out.write(rules)
 
 
-def accepting_connections(port: int) -> bool:
+def accepting_connections(port: int, host: str = config.HOST) -> bool:
     """pg_isready, not an open port: after an unclean stop PostgreSQL listens while it replays its WAL
     and refuses every client with "the database system is starting up" until it is done."""
-    return subprocess.run([str(PG_BIN / "pg_isready"), "-q", "-h", config.HOST, "-p", str(port)],
+    return subprocess.run([str(PG_BIN / "pg_isready"), "-q", "-h", host, "-p", str(port)],
                           check=False).returncode == 0
 
 
-def postgres() -> Component:
-    port = config.PORTS["postgres"]
+def postgres(name: str = "postgres", port: int = config.PORTS["postgres"],
+             listen: tuple[str, ...] = (config.HOST,), client_cidrs: tuple[str, ...] = ()) -> Component:
+    """A PostgreSQL cluster of its own under .local/<name>: `make up`'s on loopback, or the node's,
+    which also listens on the node's bridge for the pods in `client_cidrs`."""
     return Component(
-        name="postgres", title="PostgreSQL", port=port, prepare=_prepare_postgres,
-        argv=lambda: [str(PG_BIN / "postgres"), "-D", str(pg_data()), "-p", str(port),
-                      "-c", f"listen_addresses={config.HOST}", "-c", f"unix_socket_directories={pg_socket()}",
+        name=name, title="PostgreSQL" if name == "postgres" else f"PostgreSQL ({name})", port=port,
+        prepare=lambda: _prepare_postgres(name, client_cidrs),
+        after_start=lambda: bootstrap_database(name, port),
+        argv=lambda: [str(PG_BIN / "postgres"), "-D", str(pg_data(name)), "-p", str(port),
+                      "-c", f"listen_addresses={','.join(listen)}",
+                      "-c", f"unix_socket_directories={pg_socket(name)}",
                       "-c", "max_connections=300", "-c", "shared_buffers=256MB",
                       "-c", "log_min_duration_statement=1000"],
         ready=lambda: accepting_connections(port), user=service_user(),
@@ -89,24 +102,28 @@ def postgres() -> Component:
         stop_signal=signal.SIGINT)
 
 
-def psql_admin(sql: str, db: str = "postgres") -> str:
+def psql_admin(sql: str, db: str = "postgres", name: str = "postgres", port: int = config.PORTS["postgres"]) -> str:
     """Run SQL as the cluster's superuser over the Unix socket (never exposed on TCP)."""
-    return run(["psql", "-h", str(pg_socket()), "-p", str(config.PORTS["postgres"]), "-U", "postgres",
+    return run(["psql", "-h", str(pg_socket(name)), "-p", str(port), "-U", "postgres",
                 "-d", db, "-v", "ON_ERROR_STOP=1", "-qAt", "-c", sql], "PostgreSQL (psql as postgres)",
                user=service_user())
 
 
-def bootstrap_database() -> None:
+def bootstrap_database(name: str = "postgres", port: int = config.PORTS["postgres"]) -> None:
     """The application role and database; CREATEDB lets the test suite make its own databases."""
     user, password = config.DB_USER, config.DB_PASSWORD
-    psql_admin(f"""DO $$ BEGIN
+
+    def admin(sql: str) -> str:
+        return psql_admin(sql, name=name, port=port)
+
+    admin(f"""DO $$ BEGIN
         IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{user}') THEN
             CREATE ROLE {user} LOGIN CREATEDB PASSWORD '{password}';
         END IF; END $$;""")
     # Never "$user", public: a schema named like the role must not become a tenant's fallback.
-    psql_admin(f"ALTER ROLE {user} SET search_path = public")
-    if not psql_admin(f"SELECT 1 FROM pg_database WHERE datname = '{config.DB_NAME}'").strip():
-        psql_admin(f"CREATE DATABASE {config.DB_NAME} OWNER {user}")
+    admin(f"ALTER ROLE {user} SET search_path = public")
+    if not admin(f"SELECT 1 FROM pg_database WHERE datname = '{config.DB_NAME}'").strip():
+        admin(f"CREATE DATABASE {config.DB_NAME} OWNER {user}")
 
 
 # --- PgBouncer ----------------------------------------------------------------------------------
@@ -254,16 +271,66 @@ def prometheus(targets: dict[str, list[str]], name: str = "prometheus", port: in
 
 # --- Kubernetes control plane -------------------------------------------------------------------
 
-KUBE_DIR = config.LOCAL / "kube"
+@dataclass(frozen=True)
+class ControlPlane:
+    """One Kubernetes control plane. `make up` runs PLATFORM on loopback with only the controllers the
+    operator relies on; the node (`make cluster`) runs a second one of its own, so the process-mode
+    operator and the in-pod one never share an API server."""
+    prefix: str               # of its components' names: "" or "cluster-"
+    host: str                 # where the API server binds and what it advertises
+    etcd_port: int
+    etcd_peer_port: int
+    apiserver_port: int
+    controller_manager_port: int
+    home: Path                # etcd data, PKI, the components' kubeconfigs
+    kubeconfig: Path          # the admin's, for kubectl and helm
+    service_cidr: str
+    controllers: str
+    authorization: str = "RBAC"
+    apiserver_args: tuple[str, ...] = ()
+    controller_manager_args: tuple[str, ...] = ()
+
+    @property
+    def url(self) -> str:
+        return f"https://{self.host}:{self.apiserver_port}"
+
+    @property
+    def pki(self) -> Path:
+        return self.home / "pki"
+
+    @property
+    def kube_dir(self) -> Path:
+        return self.home / "kube"
+
+    def kubeconfig_file(self, client: str) -> Path:
+        return self.kube_dir / f"{client}.kubeconfig"
+
+    def write_kubeconfig(self, client: str, path: Path | None = None, namespace: str = config.NAMESPACE) -> Path:
+        path = path or self.kubeconfig_file(client)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(pki.kubeconfig(client, self.url, root=self.pki, namespace=namespace))
+        return path
 
 
-def etcd() -> Component:
-    port, peer = config.PORTS["etcd"], config.PORTS["etcd-peer"]
-    client_url, peer_url = f"http://{config.HOST}:{port}", f"http://{config.HOST}:{peer}"
+PLATFORM = ControlPlane(
+    prefix="", host=config.HOST, etcd_port=config.PORTS["etcd"], etcd_peer_port=config.PORTS["etcd-peer"],
+    apiserver_port=config.PORTS["kube-apiserver"], controller_manager_port=config.PORTS["kube-controller-manager"],
+    home=config.LOCAL, kubeconfig=config.KUBECONFIG, service_cidr="10.0.0.0/24",
+    # Garbage collection of owned children and namespace deletion are what the operator relies on;
+    # service accounts are needed by both.
+    controllers="garbage-collector-controller,namespace-controller,serviceaccount-controller,"
+                "serviceaccount-token-controller")
+KUBE_DIR = PLATFORM.kube_dir
+
+
+def etcd(plane: ControlPlane = PLATFORM) -> Component:
+    client_url = f"http://{config.HOST}:{plane.etcd_port}"
+    peer_url = f"http://{config.HOST}:{plane.etcd_peer_port}"
     return Component(
-        name="etcd", title="etcd", port=port,
+        name=f"{plane.prefix}etcd", title=f"etcd ({plane.prefix}control plane)" if plane.prefix else "etcd",
+        port=plane.etcd_port,
         argv=lambda: [str(gotools.cached_binary("etcd", config.ETCD_VERSION)), "--name", "local",
-                      "--data-dir", str(config.LOCAL / "etcd"),
+                      "--data-dir", str(plane.home / "etcd"),
                       "--listen-client-urls", client_url, "--advertise-client-urls", client_url,
                       "--listen-peer-urls", peer_url, "--initial-advertise-peer-urls", peer_url,
                       "--initial-cluster", f"local={peer_url}", "--log-level", "warn",
@@ -272,52 +339,44 @@ def etcd() -> Component:
         ready=lambda: http_ok(f"{client_url}/health"))
 
 
-def kube_apiserver() -> Component:
-    port = config.PORTS["kube-apiserver"]
-    p = pki.PKI
+def kube_apiserver(plane: ControlPlane = PLATFORM, prepare: Callable[[], object] = pki.ensure) -> Component:
+    p = plane.pki
     return Component(
-        name="kube-apiserver", title="kube-apiserver", port=port, prepare=pki.ensure,
+        name=f"{plane.prefix}kube-apiserver", title=f"{plane.prefix}kube-apiserver", port=plane.apiserver_port,
+        host=plane.host, prepare=prepare, after_start=lambda: plane.write_kubeconfig("admin", plane.kubeconfig),
         argv=lambda: [str(gotools.cached_binary("kube-apiserver", config.KUBERNETES_VERSION)),
-                      f"--etcd-servers=http://{config.HOST}:{config.PORTS['etcd']}",
-                      f"--bind-address={config.HOST}", f"--advertise-address={config.HOST}",
-                      f"--secure-port={port}", f"--cert-dir={KUBE_DIR}",
+                      f"--etcd-servers=http://{config.HOST}:{plane.etcd_port}",
+                      f"--bind-address={plane.host}", f"--advertise-address={plane.host}",
+                      f"--secure-port={plane.apiserver_port}", f"--cert-dir={plane.kube_dir}",
                       f"--tls-cert-file={p / 'apiserver.crt'}", f"--tls-private-key-file={p / 'apiserver.key'}",
-                      f"--client-ca-file={p / 'ca.crt'}", "--authorization-mode=RBAC",
+                      f"--client-ca-file={p / 'ca.crt'}", f"--authorization-mode={plane.authorization}",
                       f"--service-account-key-file={p / 'sa.pub'}",
                       f"--service-account-signing-key-file={p / 'sa.key'}",
                       "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
-                      "--service-cluster-ip-range=10.0.0.0/24", "--allow-privileged=true",
-                      "--profiling=false", "--v=1"],
-        ready=lambda: http_ok(f"https://{config.HOST}:{port}/readyz", ca=p / "ca.crt"))
+                      f"--service-cluster-ip-range={plane.service_cidr}", "--allow-privileged=true",
+                      "--profiling=false", "--v=1", *plane.apiserver_args],
+        ready=lambda: http_ok(f"{plane.url}/readyz", ca=p / "ca.crt"))
 
 
-def _prepare_controller_manager() -> None:
-    KUBE_DIR.mkdir(parents=True, exist_ok=True)
-    (KUBE_DIR / "controller-manager.kubeconfig").write_text(pki.kubeconfig("controller-manager", api_server_url()))
-
-
-def kube_controller_manager() -> Component:
-    port = config.PORTS["kube-controller-manager"]
-    kubeconfig = KUBE_DIR / "controller-manager.kubeconfig"
+def kube_controller_manager(plane: ControlPlane = PLATFORM) -> Component:
+    kubeconfig = plane.kubeconfig_file("controller-manager")
     return Component(
-        name="kube-controller-manager", title="kube-controller-manager", port=port,
-        prepare=_prepare_controller_manager,
+        name=f"{plane.prefix}kube-controller-manager", title=f"{plane.prefix}kube-controller-manager",
+        port=plane.controller_manager_port, prepare=lambda: plane.write_kubeconfig("controller-manager"),
         argv=lambda: [str(gotools.cached_binary("kube-controller-manager", config.KUBERNETES_VERSION)),
                       f"--kubeconfig={kubeconfig}", f"--authentication-kubeconfig={kubeconfig}",
                       f"--authorization-kubeconfig={kubeconfig}",
-                      f"--bind-address={config.HOST}", f"--secure-port={port}", f"--cert-dir={KUBE_DIR}",
-                      # Garbage collection of owned children and namespace deletion are what the
-                      # operator relies on; service accounts are needed by both.
-                      "--controllers=garbage-collector-controller,namespace-controller,"
-                      "serviceaccount-controller,serviceaccount-token-controller",
+                      f"--bind-address={config.HOST}", f"--secure-port={plane.controller_manager_port}",
+                      f"--cert-dir={plane.kube_dir}", f"--controllers={plane.controllers}",
                       "--use-service-account-credentials=true",
-                      f"--service-account-private-key-file={pki.PKI / 'sa.key'}",
-                      f"--root-ca-file={pki.PKI / 'ca.crt'}", "--leader-elect=false", "--v=1"],
-        ready=lambda: http_ok(f"https://{config.HOST}:{port}/healthz", insecure=True))
+                      f"--service-account-private-key-file={plane.pki / 'sa.key'}",
+                      f"--root-ca-file={plane.pki / 'ca.crt'}", "--leader-elect=false", "--v=1",
+                      *plane.controller_manager_args],
+        ready=lambda: http_ok(f"https://{config.HOST}:{plane.controller_manager_port}/healthz", insecure=True))
 
 
 def api_server_url() -> str:
-    return f"https://{config.HOST}:{config.PORTS['kube-apiserver']}"
+    return PLATFORM.url
 
 
 # --- Tenantry's own processes ---------------------------------------------------------------------

@@ -20,6 +20,11 @@ KUBERNETES_VERSION = "v1.35.4"
 ETCD_VERSION = "v3.6.16"
 HELM_VERSION = "v3.19.5"
 POSTGRES_MAJOR = "15"
+# The node's add-ons, built from their Go modules for `make cluster`. Traefik 3.7 needs a nested module
+# the Go proxy does not serve; 3.6 is the newest line that builds here.
+COREDNS_VERSION = "v1.14.7"
+TRAEFIK_VERSION = "v3.6.12"
+CRICTL_VERSION = "v1.35.0"
 
 HOST = "127.0.0.1"
 
@@ -42,6 +47,35 @@ PORTS = {
     "prometheus": 19090,
     "web": 8000,
     "web-metrics": 18090,
+}
+
+# The node of `make cluster`: one bridge on this machine with the pods on it, its own control plane and
+# PostgreSQL on the bridge's address, and nothing routed beyond this machine.
+CLUSTER = LOCAL / "cluster"
+NODE_NAME = "tenantry-node"
+NODE_BRIDGE = "tenantry0"
+NODE_IP = "10.213.0.1"
+POD_CIDR = "10.213.0.0/24"
+SERVICE_CIDR = "10.213.1.0/24"
+KUBERNETES_SERVICE_IP = "10.213.1.1"
+CLUSTER_DNS_IP = "10.213.1.10"
+CLUSTER_NAMESPACE = "tenantry-system"
+# Sockets live under /run: a checkout's path can exceed the 108 bytes a Unix socket path may have.
+NODE_RUN = Path("/run/tenantry-node")
+CLUSTER_PORTS = {
+    "cluster-postgres": 25432,
+    "cluster-etcd": 22379,
+    "cluster-etcd-peer": 22380,
+    "cluster-kube-apiserver": 26443,
+    "cluster-kube-controller-manager": 21257,
+    "kube-scheduler": 21259,
+    "containerd": 21338,        # its metrics endpoint, the readiness check
+    "kubelet": 10250,           # on NODE_IP, for the API server (logs, exec)
+    "kubelet-healthz": 10248,
+    "kube-proxy": 10256,        # healthz
+    "kube-proxy-metrics": 10249,
+    "ingress": 8080,            # Traefik's web entry point (host network, loopback)
+    "ingress-admin": 18082,     # Traefik's ping and metrics
 }
 
 DB_NAME = "tenantry"

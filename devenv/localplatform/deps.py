@@ -30,6 +30,18 @@ DEBIAN_PACKAGES = {
     "prometheus": Path("/usr/bin/prometheus"),
     "prometheus-postgres-exporter": Path("/usr/bin/prometheus-postgres-exporter"),
     "prometheus-redis-exporter": Path("/usr/bin/prometheus-redis-exporter"),
+    # The node of `make cluster`: the container runtime, the pod network, and the daemonless image
+    # builder with the tool that makes base images from Debian packages.
+    "containerd": Path("/usr/bin/containerd"),
+    "runc": Path("/usr/sbin/runc"),
+    "containernetworking-plugins": Path("/usr/lib/cni/bridge"),
+    "iptables": Path("/usr/sbin/iptables"),
+    "conntrack": Path("/usr/sbin/conntrack"),
+    "iproute2": Path("/usr/sbin/ip"),
+    "buildah": Path("/usr/bin/buildah"),
+    "mmdebstrap": Path("/usr/bin/mmdebstrap"),
+    "gcc": Path("/usr/bin/gcc"),
+    "libc6-dev": Path("/usr/lib/x86_64-linux-gnu/libc.a"),
 }
 MIN_GO = (1, 25)
 # Python command-line tools whose pins clash with the project's own (checkov pins an older pytest),

@@ -5,6 +5,8 @@ k8s.io/client-go, ...) at v0.0.0 and replaces it with a path inside its own repo
 small module that requires k8s.io/kubernetes and replaces every staging module with its published
 v0.X.Y twin, reading the list from k8s.io/kubernetes' own go.mod so it never goes stale. etcd's root
 module has replace directives too, so a four-line main calls etcdmain.Main instead. helm installs plainly.
+The node's add-ons (CoreDNS, Traefik) build the same way as Kubernetes: a wrapper module that requires
+the upstream module and repeats its module-to-module replace directives, which `go install` ignores.
 
 Binaries land in CACHE/bin/<name>-<version>; an existing binary means nothing is built.
 """
@@ -18,7 +20,8 @@ from pathlib import Path
 
 from . import config
 
-KUBE_COMMANDS = ("kube-apiserver", "kube-controller-manager", "kubectl")
+# The control plane and kubectl, and the node's kubelet, kube-scheduler and kube-proxy: one build.
+KUBE_COMMANDS = ("kube-apiserver", "kube-controller-manager", "kubectl", "kubelet", "kube-scheduler", "kube-proxy")
 
 
 class BuildError(RuntimeError):
@@ -44,6 +47,26 @@ def kubernetes_module_file(kube_version: str, staging: list[str]) -> str:
 def staging_modules(kubernetes_go_mod: str) -> list[str]:
     """The modules that k8s.io/kubernetes replaces with a path inside its own tree."""
     return re.findall(r"^\s*(k8s\.io/[\w.-]+)\s+=>\s+\./staging/", kubernetes_go_mod, re.M)
+
+
+def module_replaces(go_mod: str) -> list[str]:
+    """The `old => new version` replace directives of a go.mod (single and block form); directives
+    pointing at a local path are left out, since a wrapper module cannot follow them."""
+    block = re.search(r"^replace\s*\((.*?)^\)", go_mod, re.M | re.S)
+    lines = (block.group(1).splitlines() if block else []) + re.findall(r"^replace\s+([^(\s].*)$", go_mod, re.M)
+    replaces = []
+    for line in lines:
+        line = line.split("//", 1)[0].strip()
+        match = re.fullmatch(r"(\S+)(?:\s+\S+)?\s+=>\s+(\S+)\s+(v\S+)", line)
+        if match:
+            replaces.append(f"{match.group(1)} => {match.group(2)} {match.group(3)}")
+    return replaces
+
+
+def wrapper_module_file(name: str, module: str, version: str, replaces: list[str]) -> str:
+    block = "".join(f"\t{line}\n" for line in replaces)
+    return (f"module tenantry.dev/localplatform/{name}\n\ngo 1.25\n\nrequire {module} {version}\n"
+            + (f"\nreplace (\n{block})\n" if replaces else ""))
 
 
 def kube_ldflags(kube_version: str) -> str:
@@ -99,12 +122,7 @@ def build_kubernetes(version: str, log: Path) -> None:
         return
     src = _module_dir(f"kubernetes-{version}")
     what = f"k8s.io/kubernetes {version}"
-    probe = subprocess.run(["go", "mod", "download", "-json", f"k8s.io/kubernetes@{version}"],
-                           cwd=src, capture_output=True, text=True,
-                           env={**os.environ, "GOTOOLCHAIN": "local", "GOFLAGS": ""})
-    if probe.returncode != 0:
-        raise BuildError(f"cannot download Go module {what}: {probe.stderr.strip() or probe.stdout.strip()}")
-    upstream = Path(json.loads(probe.stdout)["GoMod"]).read_text()
+    upstream = _upstream_go_mod("k8s.io/kubernetes", version, src)
     (src / "go.mod").write_text(kubernetes_module_file(version, staging_modules(upstream)))
     imports = "\n".join(f'\t_ "k8s.io/kubernetes/cmd/{cmd}"' for cmd in KUBE_COMMANDS)
     (src / "tools.go").write_text(KUBE_TOOLS.format(imports=imports))
@@ -116,6 +134,33 @@ def build_kubernetes(version: str, log: Path) -> None:
     for cmd in KUBE_COMMANDS:
         _install(out / cmd, cached_binary(cmd, version))
     shutil.rmtree(out)
+
+
+def _upstream_go_mod(module: str, version: str, cwd: Path) -> str:
+    probe = subprocess.run(["go", "mod", "download", "-json", f"{module}@{version}"], cwd=cwd,
+                           capture_output=True, text=True,
+                           env={**os.environ, "GOTOOLCHAIN": "local", "GOFLAGS": ""})
+    if probe.returncode != 0:
+        raise BuildError(f"cannot download Go module {module} {version}: "
+                         f"{probe.stderr.strip() or probe.stdout.strip()}")
+    return Path(json.loads(probe.stdout)["GoMod"]).read_text()
+
+
+def build_wrapped(name: str, module: str, version: str, package: str, log: Path, ldflags: str = "") -> Path:
+    """Build `package` of `module` at `version` into the cache as `name`, once."""
+    target = cached_binary(name, version)
+    if target.exists():
+        return target
+    src = _module_dir(f"{name}-{version}")
+    what = f"{module} {version}"
+    replaces = module_replaces(_upstream_go_mod(module, version, src))
+    (src / "go.mod").write_text(wrapper_module_file(name, module, version, replaces))
+    (src / "tools.go").write_text(KUBE_TOOLS.format(imports=f'\t_ "{package}"'))
+    _go(["mod", "tidy"], src, what, log)
+    _go(["build", "-o", str(src / name), "-ldflags", f"-s -w {ldflags}".strip(), package], src, what, log)
+    _install(src / name, target)
+    (src / name).unlink()
+    return target
 
 
 def build_etcd(version: str, log: Path) -> None:
@@ -159,6 +204,26 @@ def ensure_all(log_dir: Path) -> dict[str, Path]:
     build_helm(config.HELM_VERSION, log_dir / "build-helm.log")
     build_kubernetes(config.KUBERNETES_VERSION, log_dir / "build-kubernetes.log")
     return binaries()
+
+
+def ensure_node_tools(log_dir: Path) -> dict[str, Path]:
+    """What only `make cluster` needs: CoreDNS and Traefik (they run in pods, from local images), and
+    crictl, which stops the node's pods through the CRI (network teardown included) at cluster-down."""
+    log_dir.mkdir(parents=True, exist_ok=True)
+    build_wrapped("crictl", "sigs.k8s.io/cri-tools", config.CRICTL_VERSION, "sigs.k8s.io/cri-tools/cmd/crictl",
+                  log_dir / "build-crictl.log")
+    build_wrapped("coredns", "github.com/coredns/coredns", config.COREDNS_VERSION,
+                  "github.com/coredns/coredns", log_dir / "build-coredns.log")
+    build_wrapped("traefik", "github.com/traefik/traefik/v3", config.TRAEFIK_VERSION,
+                  "github.com/traefik/traefik/v3/cmd/traefik", log_dir / "build-traefik.log",
+                  ldflags=f"-X github.com/traefik/traefik/v3/pkg/version.Version={config.TRAEFIK_VERSION.lstrip('v')}")
+    return node_tool_binaries()
+
+
+def node_tool_binaries() -> dict[str, Path]:
+    return {"coredns": cached_binary("coredns", config.COREDNS_VERSION),
+            "traefik": cached_binary("traefik", config.TRAEFIK_VERSION),
+            "crictl": cached_binary("crictl", config.CRICTL_VERSION)}
 
 
 def binaries() -> dict[str, Path]:

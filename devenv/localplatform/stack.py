@@ -7,12 +7,10 @@ failed `make up` leaves nothing half-started, and the error names the component 
 import shutil
 import time
 
-from . import config, pki
+from . import config
 from .components import (
     Component,
-    api_server_url,
     app_env,
-    bootstrap_database,
     exporters,
     infrastructure,
     operator,
@@ -38,7 +36,7 @@ def ensure_running(component: Component, started: list[Component]) -> None:
             return
         raise PlatformError(f"{component.title} (pid {pid}) is running but not answering on port "
                             f"{component.port}; read {log_file(component.name)}")
-    if port_open(component.port):
+    if port_open(component.port, component.host):
         raise PlatformError(f"port {component.port} is already in use, and {component.title} needs it. "
                             f"Stop whatever listens there (`ss -ltnp 'sport = :{component.port}'`) and re-run.")
     component.prepare()
@@ -47,7 +45,7 @@ def ensure_running(component: Component, started: list[Component]) -> None:
     if not _wait_ready(component, pid):
         raise PlatformError(f"{component.title} did not start; read {log_file(component.name)}:\n"
                             f"{log_tail(component.name)}")
-    say(f"{component.title} is up on {config.HOST}:{component.port} (pid {pid})")
+    say(f"{component.title} is up on {component.host}:{component.port} (pid {pid})")
 
 
 def _wait_ready(component: Component, pid: int) -> bool:
@@ -67,10 +65,7 @@ def start_all(components: list[Component]) -> list[Component]:
     try:
         for component in components:
             ensure_running(component, started)
-            if component.name == "postgres":
-                bootstrap_database()
-            if component.name == "kube-apiserver":
-                config.KUBECONFIG.write_text(pki.kubeconfig("admin", api_server_url()))
+            component.after_start()
     except BaseException:
         for component in reversed(started):
             stop(component.name, component.stop_signal)
@@ -147,25 +142,36 @@ def up() -> None:
 """)
 
 
-def status() -> bool:
-    """Print one line per component; True when all are up."""
-    print(f"{'component':26} {'state':6} {'port':>6} {'pid':>8}  log")
+def status(node_components: list[Component] = ()) -> bool:
+    """Print one line per component of `make up`, then of the node when given; True when all of
+    `make up`'s are up (the node is optional)."""
+    print(f"{'component':32} {'state':6} {'port':>6} {'pid':>8}  log")
     all_up = True
     for component in all_components():
-        pid = read_pid(component.name)
-        up_now = pid is not None and component.ready()
-        all_up &= up_now
-        print(f"{component.name:26} {'up' if up_now else 'down':6} {component.port:>6} {pid or '-':>8}  "
-              f"{log_file(component.name)}")
+        all_up &= _status_line(component)
+    if node_components:
+        print("-- the node (make cluster)")
+        for component in node_components:
+            _status_line(component)
     return all_up
 
 
-def down() -> None:
+def _status_line(component: Component) -> bool:
+    pid = read_pid(component.name)
+    up_now = pid is not None and component.ready()
+    print(f"{component.name:32} {'up' if up_now else 'down':6} {component.port:>6} {pid or '-':>8}  "
+          f"{log_file(component.name)}")
+    return up_now
+
+
+def down(node_components: list[Component] = ()) -> None:
     for component in reversed(all_components()):
         if stop(component.name, component.stop_signal):
             say(f"stopped {component.title}")
-    # Anything else with a pid file was started by an interrupted test run (web-test-*, ...).
-    for leftover in sorted(config.RUN.glob("*.pid")):
+    # Anything else with a pid file was started by an interrupted test run (web-test-*, ...), except
+    # the node's processes, which `make cluster-down` stops in its own order.
+    keep = {component.name for component in node_components}
+    for leftover in sorted(p for p in config.RUN.glob("*.pid") if p.stem not in keep):
         if stop(leftover.stem):
             say(f"stopped leftover {leftover.stem}")
 

@@ -1,0 +1,164 @@
+"""`make cluster`: a real node on this machine with the Helm chart on it, and `cluster-down`/`status`.
+
+Order: the node's binaries and images (built once per input), the bridge and the egress guard, the
+node's control plane, PostgreSQL and node processes (node.py), the images into containerd, CoreDNS
+and Traefik, then `helm upgrade --install` of charts/tenantry, the demo Tenants, their demo data, and
+a request through Traefik to prove the path. `make up` is untouched: the node has its own API server,
+database, ports and namespace, so the two operators never reconcile the same Tenants.
+"""
+import string
+import time
+import urllib.request
+from pathlib import Path
+
+from . import config, gotools, images, node
+from .components import Component
+from .deps import ensure_all, say
+from .proc import PlatformError, log_file, read_pid, run, stop
+from .stack import DEMO_PASSWORD, DEMO_TENANTS, EXAMPLES, start_all
+
+ADDONS = config.ROOT / "devenv" / "cluster"
+VALUES = ADDONS / "values.yaml"
+IMAGE_VALUES = config.CLUSTER / "images.yaml"
+RELEASE = "tenantry"
+NAMESPACE = config.CLUSTER_NAMESPACE
+INGRESS_PORT = config.CLUSTER_PORTS["ingress"]
+
+
+def kubectl(*args: str, input: str | None = None) -> str:
+    return run([str(config.BIN / "kubectl"), f"--kubeconfig={node.PLANE.kubeconfig}", *args],
+               f"kubectl {' '.join(args[:2])} (cluster)", input=input)
+
+
+def helm(*args: str) -> str:
+    return run([str(config.BIN / "helm"), f"--kubeconfig={node.PLANE.kubeconfig}", *args],
+               f"helm {args[0]} (cluster)")
+
+
+def build_images() -> dict[str, images.Image]:
+    gotools.ensure_node_tools(config.LOGS)
+    built = images.cluster_images()
+    for image in built.values():
+        fresh = not image.archive.exists()
+        began = time.monotonic()
+        archive = images.ensure(image)
+        note = f"built in {time.monotonic() - began:.0f}s" if fresh else "cached"
+        say(f"image {image.ref}: {archive.stat().st_size / 2**20:.0f} MiB ({note})")
+    return built
+
+
+def image_values(built: dict[str, images.Image]) -> str:
+    """The chart's image values for the images built here (pullPolicy Never: none can be pulled)."""
+    repository, tag = built["tenantry"].ref.rsplit(":", 1)
+    return (f"image:\n  repository: {repository}\n  tag: {tag!r}\n  pullPolicy: Never\n"
+            f"pgbouncer:\n  image: {built['pgbouncer'].ref}\n"
+            f"redis:\n  image: {built['redis'].ref}\n"
+            f"tests:\n  image: {built['curl'].ref}\n")
+
+
+def addon_manifest(name: str, built: dict[str, images.Image]) -> str:
+    template = string.Template((ADDONS / f"{name}.yaml").read_text())
+    return template.substitute(COREDNS_IMAGE=built["coredns"].ref, TRAEFIK_IMAGE=built["traefik"].ref,
+                               CLUSTER_DNS_IP=config.CLUSTER_DNS_IP, INGRESS_PORT=INGRESS_PORT,
+                               INGRESS_ADMIN_PORT=config.CLUSTER_PORTS["ingress-admin"])
+
+
+def wait_for(what: str, check, timeout: float = 180, every: float = 1) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise PlatformError(f"timed out after {timeout:.0f}s waiting for {what}")
+        time.sleep(every)
+
+
+def node_ready() -> bool:
+    try:
+        return kubectl("get", "node", config.NODE_NAME, "-o",
+                       "jsonpath={.status.conditions[?(@.type=='Ready')].status}") == "True"
+    except PlatformError:
+        return False
+
+
+def answers(url: str, host: str) -> bool:
+    request = urllib.request.Request(url, headers={"Host": host})
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def install_chart(built: dict[str, images.Image]) -> None:
+    IMAGE_VALUES.write_text(image_values(built))
+    helm("upgrade", "--install", RELEASE, str(config.ROOT / "charts" / "tenantry"), "--namespace", NAMESPACE,
+         "--create-namespace", "-f", str(VALUES), "-f", str(IMAGE_VALUES), "--wait", "--timeout", "10m")
+
+
+def up() -> None:
+    began = time.monotonic()
+    ensure_all()
+    built = build_images()
+    node.ensure_network()
+    start_all(node.components(built["pause"].ref))
+    for image in built.values():
+        if node.import_image(image.ref, image.archive):
+            say(f"imported {image.ref} into containerd")
+    wait_for(f"node {config.NODE_NAME} to be Ready (read {log_file('kubelet')})", node_ready)
+    for addon in ("coredns", "traefik"):
+        kubectl("apply", "--server-side", "--force-conflicts", "-f", "-", input=addon_manifest(addon, built))
+    kubectl("-n", "kube-system", "rollout", "status", "deploy/coredns", "--timeout=180s")
+    kubectl("-n", "traefik", "rollout", "status", "deploy/traefik", "--timeout=180s")
+    say("installing the chart (helm upgrade --install --wait)")
+    install_chart(built)
+    kubectl("apply", "-n", NAMESPACE, "-f", str(EXAMPLES))
+    kubectl("wait", "-n", NAMESPACE, "--for=condition=Ready", "--timeout=180s",
+            *[f"tenant/{name}" for name in DEMO_TENANTS])
+    kubectl("-n", NAMESPACE, "exec", f"deploy/{RELEASE}-web", "--", "python", "-m", "django", "seed_demo",
+            f"--password={DEMO_PASSWORD}",
+            *[f"--owner={name}.{config.BASE_DOMAIN}=owner@{name}.example.com" for name in DEMO_TENANTS])
+    url = f"http://{config.HOST}:{INGRESS_PORT}/"
+    wait_for(f"acme.localhost through Traefik ({url})", lambda: answers(url, "acme.localhost"), timeout=60)
+    say(f"the cluster is up ({time.monotonic() - began:.0f}s)")
+    print(f"""
+  Open        http://acme.localhost:{INGRESS_PORT}/  and  http://globex.localhost:{INGRESS_PORT}/  (Traefik -> web pods)
+  Log in as   owner@acme.example.com / {DEMO_PASSWORD}
+  kubectl     export KUBECONFIG={node.PLANE.kubeconfig} PATH={config.BIN}:$PATH; kubectl get pods -A -o wide
+  Status      make status        Logs  {config.LOGS}/<component>.log
+""")
+
+
+def components() -> list[Component]:
+    return node.components(images.pause_image().ref)
+
+
+def down() -> None:
+    """Stop the node's processes; the pods' containers go with containerd's shims, the bridge and
+    the iptables rules are removed. Data stays under .local/cluster until `make clean`."""
+    if read_pid("kubelet") is not None:
+        stop_pods()
+    for component in reversed(components()):
+        if stop(component.name, component.stop_signal):
+            say(f"stopped {component.title}")
+    unmount_under(config.CLUSTER)
+    node.remove_network()
+
+
+def unmount_under(folder: Path) -> None:
+    """The volume mounts the kubelet made for its pods (secrets, service-account tokens), deepest
+    first; the stopped kubelet cannot take them down itself."""
+    if not folder.exists():
+        return
+    prefix = str(folder.resolve()) + "/"
+    mounts = [line.split()[1] for line in Path("/proc/mounts").read_text().splitlines()]
+    for mount in sorted((m for m in mounts if m.startswith(prefix)), key=len, reverse=True):
+        run(["umount", "--lazy", mount], f"unmounting {mount}")
+
+
+def stop_pods() -> None:
+    """Every pod of the node stopped and removed through the CRI (containers, then the sandbox and
+    its network namespace and bridge port), so nothing outlives the node. The kubelet goes first, or
+    it would start them again; the API server keeps the pods, and the next `make cluster` runs them."""
+    stop("kubelet")
+    crictl = gotools.node_tool_binaries()["crictl"]
+    run([str(crictl), f"--runtime-endpoint=unix://{node.CONTAINERD_SOCKET}", "rmp", "--all", "--force"],
+        "crictl rmp (removing the node's pods)")

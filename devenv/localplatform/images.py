@@ -1,0 +1,209 @@
+"""The node's container images, built here without a daemon and without a registry.
+
+Nothing can be pulled on these machines, so every image `make cluster` runs is made locally, as for
+an air-gapped cluster's preload:
+- the base images the Dockerfile's FROM lines name, as Debian root filesystems (mmdebstrap, from the
+  machine's Debian sources) shaped to the same contract: `python:3.11-slim-bookworm` has `python` and
+  `pip` in /usr/local/bin and its packages in /usr/local/lib/python3.11/site-packages (here a venv over
+  Debian's python3.11 at /usr/local); `node:20-bookworm-slim` has `node` and `npm` (here Debian's
+  nodejs 18, which only installs the front-end packages);
+- Tenantry's image from the repository's own Dockerfile, by `buildah bud`, unchanged;
+- the chart's third-party images (PgBouncer, Redis, curl) as Debian root filesystems holding the
+  commands the chart runs, under `tenantry.local/` names so nobody mistakes them for upstream's;
+- CoreDNS and Traefik from their Go-built binaries, and the pause image from a static C program.
+
+An image's tag is a hash of its inputs and its docker-archive is cached under that tag, so an image is
+built only when its inputs change; the archives are imported into containerd by `cluster`.
+"""
+import hashlib
+import json
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from . import config, gotools
+from .proc import PlatformError
+
+REGISTRY = "tenantry.local"
+IMAGES = config.CACHE / "images"
+STORAGE = ["--root", str(config.CACHE / "containers" / "storage"), "--runroot", "/run/tenantry-buildah",
+           "--storage-driver", "overlay"]
+DEBIAN_SOURCES = Path("/etc/apt/sources.list.d/debian.sources")
+PAUSE_SOURCE = config.ROOT / "devenv" / "cluster" / "pause.c"
+# The files the Dockerfile copies; their content is the Tenantry image's tag.
+DOCKERFILE_INPUTS = ("Dockerfile", ".dockerignore", "package.json", "package-lock.json", "pyproject.toml",
+                     "README.md", "app", "operator")
+# Read-only at build time only, so `RUN pip install` and `npm ci` reach the registries through this
+# machine's CA and client settings; none of them ends up in an image.
+BUILD_MOUNTS = ("/etc/ssl/certs/ca-certificates.crt", "/etc/pip.conf", "/etc/npmrc")
+PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+@dataclass(frozen=True)
+class Rootfs:
+    """A Debian root filesystem: what mmdebstrap installs and the hooks it runs inside it."""
+    packages: tuple[str, ...]
+    hooks: tuple[str, ...] = ()
+
+    def digest(self) -> str:
+        sources = DEBIAN_SOURCES.read_bytes() if DEBIAN_SOURCES.exists() else b""
+        return _digest(json.dumps([self.packages, self.hooks]).encode(), sources)
+
+
+@dataclass(frozen=True)
+class Image:
+    ref: str          # repository:tag as the chart or the Dockerfile names it
+    digest: str       # of every input: decides whether the archive is current
+    build: Callable[[str, Path], None]  # builds `ref` into buildah's storage, logging to the path
+
+    @property
+    def archive(self) -> Path:
+        return IMAGES / f"{self.ref.replace('/', '_').replace(':', '_')}-{self.digest}.tar"
+
+
+def _digest(*parts: bytes) -> str:
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(hashlib.sha256(part).digest())
+    return digest.hexdigest()[:16]
+
+
+def _file_digest(path: Path) -> bytes:
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").digest()
+
+
+def tree_digest(root: Path, paths: tuple[str, ...]) -> str:
+    """The content of the files under `paths` that git would see (tracked or new, not ignored), so an
+    uncommitted edit rebuilds the image and a stray __pycache__ does not."""
+    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", *paths],
+                            cwd=root, capture_output=True, check=True).stdout.split(b"\0")
+    files = sorted(name for name in listed if name and (root / name.decode()).is_file())
+    return _digest(*(name + _file_digest(root / name.decode()) for name in files))
+
+
+def _run(argv: list[str], log: Path, what: str) -> str:
+    with log.open("a") as out:
+        out.write(f"$ {' '.join(argv)}\n")
+        out.flush()
+        result = subprocess.run(argv, stdout=subprocess.PIPE, stderr=out, text=True)
+        out.write(result.stdout)
+    if result.returncode != 0:
+        tail = "".join(log.read_text(errors="replace").splitlines(True)[-12:])
+        raise PlatformError(f"{what} failed (exit {result.returncode}); log: {log}\n{tail}")
+    return result.stdout.strip()
+
+
+def buildah(*args: str, log: Path, what: str) -> str:
+    return _run(["buildah", *STORAGE, *args], log, what)
+
+
+def rootfs_tar(rootfs: Rootfs, log: Path) -> Path:
+    tar = IMAGES / f"rootfs-{rootfs.digest()}.tar"
+    if not tar.exists():
+        IMAGES.mkdir(parents=True, exist_ok=True)
+        hooks = [f"--customize-hook={hook}" for hook in rootfs.hooks]
+        mirrors = [str(DEBIAN_SOURCES)] if DEBIAN_SOURCES.exists() else []
+        _run(["mmdebstrap", "--variant=minbase", f"--include={','.join(rootfs.packages)}", *hooks,
+              "bookworm", str(tar.with_suffix(".partial.tar")), *mirrors], log, "mmdebstrap of a Debian base")
+        tar.with_suffix(".partial.tar").replace(tar)
+    return tar
+
+
+def commit_scratch(ref: str, log: Path, adds: list[tuple[Path, str]], settings: list[str]) -> None:
+    """An image from scratch: files or root-filesystem tars added at their paths, then `buildah config`."""
+    container = buildah("from", "scratch", log=log, what=f"buildah from scratch for {ref}")
+    try:
+        for source, target in adds:
+            buildah("add", container, str(source), target, log=log, what=f"buildah add for {ref}")
+        buildah("config", *settings, container, log=log, what=f"buildah config for {ref}")
+        buildah("commit", "--rm", container, ref, log=log, what=f"buildah commit of {ref}")
+    except PlatformError:
+        buildah("rm", container, log=log, what="buildah rm")
+        raise
+
+
+def debian_image(ref: str, rootfs: Rootfs, settings: list[str]) -> Image:
+    def build(ref: str, log: Path) -> None:
+        commit_scratch(ref, log, [(rootfs_tar(rootfs, log), "/")],
+                       ["--env", f"PATH={PATH}", "--env", "LANG=C.UTF-8", *settings])
+    return Image(ref, _digest(rootfs.digest().encode(), json.dumps(settings).encode()), build)
+
+
+def binary_image(name: str, binary: Path, args: list[str]) -> Image:
+    """A static Go binary alone in an image, run as a non-root uid."""
+    digest = _digest(_file_digest(binary)) if binary.exists() else "missing"
+
+    def build(ref: str, log: Path) -> None:
+        commit_scratch(ref, log, [(binary, f"/{name}")],
+                       ["--entrypoint", json.dumps([f"/{name}", *args]), "--user", "65532:65532"])
+    return Image(f"{REGISTRY}/{name}:{digest}", digest, build)
+
+
+def pause_image() -> Image:
+    digest = _digest(PAUSE_SOURCE.read_bytes())
+
+    def build(ref: str, log: Path) -> None:
+        binary = IMAGES / f"pause-{digest}"
+        _run(["gcc", "-static", "-Os", "-s", "-o", str(binary), str(PAUSE_SOURCE)], log, "gcc of pause.c")
+        commit_scratch(ref, log, [(binary, "/pause")], ["--entrypoint", '["/pause"]', "--user", "65535:65535"])
+    return Image(f"{REGISTRY}/pause:{digest}", digest, build)
+
+
+def dockerfile_bases() -> tuple[Image, ...]:
+    """The images the Dockerfile's FROM lines name, under those names (their tags are not ours)."""
+    python = Rootfs(("python3.11", "python3.11-venv", "ca-certificates", "passwd"),
+                    ('chroot "$1" python3.11 -m venv /usr/local',))
+    return (debian_image("docker.io/library/python:3.11-slim-bookworm", python, ["--cmd", "python3"]),
+            debian_image("docker.io/library/node:20-bookworm-slim", Rootfs(("nodejs", "npm", "ca-certificates")),
+                         ["--cmd", "node"]))
+
+
+def third_party(name: str, packages: tuple[str, ...], command: str) -> Image:
+    image = debian_image(f"{REGISTRY}/{name}", Rootfs(packages), ["--cmd", command, "--user", "65532:65532"])
+    return replace(image, ref=f"{image.ref}:{image.digest}")
+
+
+def tenantry_image() -> Image:
+    bases = dockerfile_bases()
+    digest = _digest(tree_digest(config.ROOT, DOCKERFILE_INPUTS).encode(), *(b.digest.encode() for b in bases))
+
+    def build(ref: str, log: Path) -> None:
+        for base in bases:
+            if subprocess.run(["buildah", *STORAGE, "inspect", "--type", "image", base.ref],
+                              capture_output=True).returncode != 0:
+                base.build(base.ref, log)
+        mounts = [f"--volume={path}:{path}:ro" for path in BUILD_MOUNTS if Path(path).exists()]
+        buildah("bud", "--pull=never", "--network=host", "--layers", *mounts, "--tag", ref,
+                "--file", str(config.ROOT / "Dockerfile"), str(config.ROOT), log=log,
+                what="buildah bud of the Dockerfile")
+    return Image(f"{REGISTRY}/tenantry:{digest}", digest, build)
+
+
+def cluster_images() -> dict[str, Image]:
+    """Every image the node and the chart run, by role."""
+    addons = gotools.node_tool_binaries()
+    return {
+        "pause": pause_image(),
+        "tenantry": tenantry_image(),
+        "pgbouncer": third_party("pgbouncer", ("pgbouncer",), "pgbouncer"),
+        "redis": third_party("redis", ("redis-server", "redis-tools"), "redis-server"),
+        "curl": third_party("curl", ("curl", "ca-certificates"), "curl"),
+        "coredns": binary_image("coredns", addons["coredns"], ["-conf", "/etc/coredns/Corefile"]),
+        "traefik": binary_image("traefik", addons["traefik"], []),
+    }
+
+
+def ensure(image: Image) -> Path:
+    """The image's docker-archive, built and exported once per digest."""
+    if image.archive.exists():
+        return image.archive
+    IMAGES.mkdir(parents=True, exist_ok=True)
+    log = config.LOGS / f"image-{image.ref.split('/')[-1].split(':')[0]}.log"
+    image.build(image.ref, log)
+    partial = image.archive.with_suffix(".partial")
+    partial.unlink(missing_ok=True)
+    buildah("push", image.ref, f"docker-archive:{partial}:{image.ref}", log=log, what=f"export of {image.ref}")
+    partial.replace(image.archive)
+    return image.archive
