@@ -8,10 +8,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from localplatform import config
-from localplatform.proc import PlatformError
+from localplatform.proc import PlatformError, wait_for
 
 from .convergence import Convergence
-from .faults import wait_until
 from .ledger import LedgerCheck
 from .load import Load, Sample
 
@@ -67,7 +66,7 @@ def run_fault(fault: Fault, load: Load, ledger_check: Callable[[], LedgerCheck],
     failure = note = ""
     try:
         note = str(fault.inject() or "")
-        wait_until(lambda: serving(load.port), 120, "the web app to be ready again")
+        wait_for(lambda: serving(load.port), "the web app to be ready again", 120, every=0.1)
         time.sleep(settle)  # the load keeps going: errors after the restart count too
         converged = fault.converged()
     except PlatformError as err:

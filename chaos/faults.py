@@ -7,14 +7,13 @@ import configparser
 import os
 import signal
 import threading
-import time
 from pathlib import Path
 
 import psycopg
 
 from localplatform import config
 from localplatform.components import Component
-from localplatform.proc import PlatformError, read_pid, service_dir, stop
+from localplatform.proc import PlatformError, read_pid, service_dir, stop, wait_for
 from localplatform.stack import kubectl, start_all
 
 
@@ -31,14 +30,6 @@ def children(pid: int) -> list[int]:
     return found
 
 
-def wait_until(predicate, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise PlatformError(f"chaos: timed out after {timeout}s waiting for {what}")
-        time.sleep(0.1)
-
-
 def kill_worker(web: Component) -> None:
     """SIGKILL one gunicorn worker mid-request; the master must fork a replacement."""
     master = read_pid(web.name)
@@ -48,8 +39,8 @@ def kill_worker(web: Component) -> None:
     if not workers:
         raise PlatformError(f"chaos: {web.title} (pid {master}) has no workers")
     os.kill(workers[0], signal.SIGKILL)
-    wait_until(lambda: workers[0] not in children(master) and len(children(master)) == len(workers), 30,
-               f"{web.title} to replace worker {workers[0]}")
+    wait_for(lambda: workers[0] not in children(master) and len(children(master)) == len(workers),
+             f"{web.title} to replace worker {workers[0]}", 30, every=0.1)
 
 
 def restart(component: Component) -> None:
@@ -103,9 +94,9 @@ def kill_operator_while_provisioning(operator: Component, namespace: str, names:
         return kubectl("-n", namespace, "get", "tenants", *names, "-o", f"jsonpath={{.items[*].{path}}}").split()
 
     # The finalizer is the operator's first write to a Tenant: from then on it is working on them.
-    wait_until(lambda: bool(field("metadata.finalizers")), 60, "the operator to start provisioning")
+    wait_for(lambda: bool(field("metadata.finalizers")), "the operator to start provisioning", 60, every=0.1)
     os.killpg(pid, signal.SIGKILL)
-    wait_until(lambda: read_pid(operator.name) is None, 10, f"{operator.title} to die")
+    wait_for(lambda: read_pid(operator.name) is None, f"{operator.title} to die", 10, every=0.1)
     unfinished = len(names) - field("status.phase").count("Ready")
     start_all([operator])
     return unfinished

@@ -14,7 +14,7 @@ from pathlib import Path
 from . import config, gotools, images, node
 from .components import Component
 from .deps import ensure_all, say
-from .proc import PlatformError, log_file, read_pid, run, stop
+from .proc import PlatformError, log_file, read_pid, run, stop, wait_for
 from .stack import DEMO_PASSWORD, DEMO_TENANTS, EXAMPLES, start_all
 
 ADDONS = config.ROOT / "devenv" / "cluster"
@@ -63,14 +63,6 @@ def addon_manifest(name: str, built: dict[str, images.Image]) -> str:
                                INGRESS_ADMIN_PORT=config.CLUSTER_PORTS["ingress-admin"])
 
 
-def wait_for(what: str, check, timeout: float = 180, every: float = 1) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise PlatformError(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(every)
-
-
 def node_ready() -> bool:
     try:
         return kubectl("get", "node", config.NODE_NAME, "-o",
@@ -100,10 +92,11 @@ def up() -> None:
     built = build_images()
     node.ensure_network()
     start_all(node.components(built["pause"].ref))
+    node.ensure_network()  # the egress guard back at the head of FORWARD, ahead of kube-proxy's jumps
     for image in built.values():
         if node.import_image(image.ref, image.archive):
             say(f"imported {image.ref} into containerd")
-    wait_for(f"node {config.NODE_NAME} to be Ready (read {log_file('kubelet')})", node_ready)
+    wait_for(node_ready, f"node {config.NODE_NAME} to be Ready (read {log_file('kubelet')})", timeout=180)
     for addon in ("coredns", "traefik"):
         kubectl("apply", "--server-side", "--force-conflicts", "-f", "-", input=addon_manifest(addon, built))
     kubectl("-n", "kube-system", "rollout", "status", "deploy/coredns", "--timeout=180s")
@@ -117,7 +110,7 @@ def up() -> None:
             f"--password={DEMO_PASSWORD}",
             *[f"--owner={name}.{config.BASE_DOMAIN}=owner@{name}.example.com" for name in DEMO_TENANTS])
     url = f"http://{config.HOST}:{INGRESS_PORT}/"
-    wait_for(f"acme.localhost through Traefik ({url})", lambda: answers(url, "acme.localhost"), timeout=60)
+    wait_for(lambda: answers(url, "acme.localhost"), f"acme.localhost through Traefik ({url})", timeout=60)
     say(f"the cluster is up ({time.monotonic() - began:.0f}s)")
     print(f"""
   Open        http://acme.localhost:{INGRESS_PORT}/  and  http://globex.localhost:{INGRESS_PORT}/  (Traefik -> web pods)

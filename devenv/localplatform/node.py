@@ -74,7 +74,9 @@ def egress_rules() -> list[list[str]]:
 
 def ensure_network() -> None:
     """The bridge with the node's address (before anything binds to it), forwarding between pods and
-    to Services, bridged traffic through iptables (so kube-proxy's rules see it), and the egress guard."""
+    to Services, bridged traffic through iptables (so kube-proxy's rules see it), and the egress guard.
+    Run again once kube-proxy is up: it puts its own jumps at the head of FORWARD, and the guard must
+    stay ahead of them."""
     if _ip("link", "show", config.NODE_BRIDGE).returncode != 0:
         run(["ip", "link", "add", config.NODE_BRIDGE, "type", "bridge"], "creating the node's bridge")
     if f" {config.NODE_IP}/" not in _ip("-4", "addr", "show", config.NODE_BRIDGE).stdout:
@@ -88,8 +90,9 @@ def ensure_network() -> None:
     run(["iptables", "-w", "-F", EGRESS_CHAIN], "flushing the egress guard chain")
     for rule in egress_rules():
         run(["iptables", "-w", "-A", EGRESS_CHAIN, *rule], "adding an egress guard rule")
-    if not _iptables("-C", "FORWARD", "-j", EGRESS_CHAIN):
-        run(["iptables", "-w", "-I", "FORWARD", "1", "-j", EGRESS_CHAIN], "hooking the egress guard")
+    while _iptables("-D", "FORWARD", "-j", EGRESS_CHAIN):
+        pass
+    run(["iptables", "-w", "-I", "FORWARD", "1", "-j", EGRESS_CHAIN], "hooking the egress guard")
 
 
 def remove_network() -> None:

@@ -157,3 +157,14 @@ def run(argv: list[str], what: str, env: dict[str, str] | None = None, user: str
         raise PlatformError(f"{what} failed (exit {result.returncode}): {' '.join(argv)}\n"
                             f"{(result.stderr or result.stdout).strip()}")
     return result.stdout
+
+
+def wait_for(check, what: str, timeout: float, every: float = 1):
+    """Poll `check` until it returns something truthy and return that; past `timeout` seconds raise
+    an error naming `what` and the last answer."""
+    deadline = time.monotonic() + timeout
+    while not (answer := check()):
+        if time.monotonic() > deadline:
+            raise PlatformError(f"timed out after {timeout:.0f}s waiting for {what} (last: {answer!r})")
+        time.sleep(every)
+    return answer

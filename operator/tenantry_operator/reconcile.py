@@ -1,8 +1,9 @@
 """One reconcile pass for a Tenant: each step idempotent, the outcome a status to write.
 
-Kopf-free, so the handler in `main` stays a few lines. Steps run in the order of DESIGN.md section 4
-— schema and public rows, then routing, then backups — and each sets its own condition; a later step
-runs only when the data it would expose exists. Ready is True only when every step is.
+Kopf-free, so the handler in `main` stays a few lines. Steps run in the order of docs/architecture.md
+("The reconcile loop") — schema and public rows, then routing, then backups — and each sets its own
+condition; a later step runs only when the data it would expose exists. Ready is True only when every
+step is.
 """
 import json
 from collections.abc import Callable

@@ -395,7 +395,8 @@ def test_the_web_pods_pooled_url_points_at_the_charts_pgbouncer_service():
 
 
 def test_the_pgbouncer_config_is_transaction_pooling_as_in_the_local_platform():
-    """The settings of devenv's pgbouncer_ini (DESIGN.md section 5: SET LOCAL under transaction pooling)."""
+    """The settings of devenv's pgbouncer_ini (SET LOCAL under transaction pooling: docs/architecture.md,
+    "The request path and PgBouncer")."""
     password = 'pa"ss'
     docs = render(DEFAULT_VALUES, "--set", "database.host=pg.db", "--set", "pgbouncer.defaultPoolSize=30",
                   "--set", "pgbouncer.maxClientConn=500", "--set-string", f"database.password={password}")
