@@ -37,6 +37,8 @@ DOCKERFILE_INPUTS = ("Dockerfile", ".dockerignore", "package.json", "package-loc
 # Read-only at build time only, so `RUN pip install` and `npm ci` reach the registries through this
 # machine's CA and client settings; none of them ends up in an image.
 BUILD_MOUNTS = ("/etc/ssl/certs/ca-certificates.crt", "/etc/pip.conf", "/etc/npmrc")
+# Left out of every Debian root filesystem, as the slim images upstream do.
+SLIMMED = ("doc", "man", "info", "locale", "lintian", "linda")
 PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
@@ -48,7 +50,7 @@ class Rootfs:
 
     def digest(self) -> str:
         sources = DEBIAN_SOURCES.read_bytes() if DEBIAN_SOURCES.exists() else b""
-        return _digest(json.dumps([self.packages, self.hooks]).encode(), sources)
+        return _digest(json.dumps([self.packages, self.hooks, SLIMMED]).encode(), sources)
 
 
 @dataclass(frozen=True)
@@ -83,20 +85,21 @@ def tree_digest(root: Path, paths: tuple[str, ...]) -> str:
     return _digest(*(name + _file_digest(root / name.decode()) for name in files))
 
 
-def _run(argv: list[str], log: Path, what: str) -> str:
+def _run(argv: list[str], log: Path, what: str, capture: bool = True) -> str:
+    """Run a build step with its output in `log`; `capture` returns its standard output instead."""
     with log.open("a") as out:
         out.write(f"$ {' '.join(argv)}\n")
         out.flush()
-        result = subprocess.run(argv, stdout=subprocess.PIPE, stderr=out, text=True)
-        out.write(result.stdout)
+        result = subprocess.run(argv, stdout=subprocess.PIPE if capture else out, stderr=out, text=True)
+        out.write(result.stdout or "")
     if result.returncode != 0:
         tail = "".join(log.read_text(errors="replace").splitlines(True)[-12:])
         raise PlatformError(f"{what} failed (exit {result.returncode}); log: {log}\n{tail}")
-    return result.stdout.strip()
+    return (result.stdout or "").strip()
 
 
-def buildah(*args: str, log: Path, what: str) -> str:
-    return _run(["buildah", *STORAGE, *args], log, what)
+def buildah(*args: str, log: Path, what: str, capture: bool = True) -> str:
+    return _run(["buildah", *STORAGE, *args], log, what, capture)
 
 
 def rootfs_tar(rootfs: Rootfs, log: Path) -> Path:
@@ -106,7 +109,9 @@ def rootfs_tar(rootfs: Rootfs, log: Path) -> Path:
         hooks = [f"--customize-hook={hook}" for hook in rootfs.hooks]
         mirrors = [str(DEBIAN_SOURCES)] if DEBIAN_SOURCES.exists() else []
         _run(["mmdebstrap", "--variant=minbase", f"--include={','.join(rootfs.packages)}", *hooks,
-              "bookworm", str(tar.with_suffix(".partial.tar")), *mirrors], log, "mmdebstrap of a Debian base")
+              *[f"--dpkgopt=path-exclude=/usr/share/{folder}/*" for folder in SLIMMED],
+              "bookworm", str(tar.with_suffix(".partial.tar")), *mirrors], log, "mmdebstrap of a Debian base",
+             capture=False)
         tar.with_suffix(".partial.tar").replace(tar)
     return tar
 
@@ -177,7 +182,7 @@ def tenantry_image() -> Image:
         mounts = [f"--volume={path}:{path}:ro" for path in BUILD_MOUNTS if Path(path).exists()]
         buildah("bud", "--pull=never", "--network=host", "--layers", *mounts, "--tag", ref,
                 "--file", str(config.ROOT / "Dockerfile"), str(config.ROOT), log=log,
-                what="buildah bud of the Dockerfile")
+                what="buildah bud of the Dockerfile", capture=False)
     return Image(f"{REGISTRY}/tenantry:{digest}", digest, build)
 
 
@@ -206,4 +211,7 @@ def ensure(image: Image) -> Path:
     partial.unlink(missing_ok=True)
     buildah("push", image.ref, f"docker-archive:{partial}:{image.ref}", log=log, what=f"export of {image.ref}")
     partial.replace(image.archive)
+    for stale in IMAGES.glob(image.archive.name.rsplit("-", 1)[0] + "-*.tar"):
+        if stale != image.archive:  # an earlier build of the same image: inputs have changed since
+            stale.unlink()
     return image.archive
