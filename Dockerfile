@@ -1,6 +1,6 @@
 # One image for the web app and the operator; the chart picks the command.
-# Not built on the development machines (no container engine there): `make test` lints it, and the
-# local platform runs exactly its commands (gunicorn -c python:tenantry.gunicorn_conf, kopf run).
+# `make cluster` builds it as it is with buildah (no daemon), from base images made locally under the
+# names below (docs/cluster.md); `make up` runs exactly its commands as processes.
 FROM node:20-bookworm-slim AS frontend
 WORKDIR /src
 COPY package.json package-lock.json ./
