@@ -3,7 +3,7 @@ PYTHON ?= python3
 PLATFORM = PYTHONPATH=devenv $(PYTHON) -m localplatform
 PYTEST = .venv/bin/pytest
 
-.PHONY: up down status clean deps lint test test-unit bench chaos pitr-drill loadtest cluster cluster-down
+.PHONY: up down status clean deps lint test test-unit bench chaos pitr-drill loadtest cluster cluster-build cluster-down
 
 up: ## Install what is missing and start the whole platform on 127.0.0.1
 	$(PLATFORM) up
@@ -17,6 +17,9 @@ status: ## One line per component: up/down, port, pid, log
 cluster: ## A real node (kubelet, containerd, CoreDNS, Traefik) with the Helm chart on it; tenants at *.localhost:8080
 	$(PLATFORM) cluster
 
+cluster-build: deps ## Build what the node runs (Go binaries, images) where inputs changed; the first time takes long
+	$(PLATFORM) cluster-build
+
 cluster-down: ## Stop the node and its pods, keep its data
 	$(PLATFORM) cluster-down
 
@@ -26,7 +29,7 @@ clean: ## Stop everything (the node too) and delete .local/
 deps: ## Install Debian packages, the virtualenv and the Go-built binaries
 	$(PLATFORM) deps
 
-test: deps lint ## The whole suite: unit, integration, end-to-end and browser, on real services
+test: deps lint cluster-build ## The whole suite: unit, integration, end-to-end, browser and the real node
 	$(PYTEST)
 
 lint: ## ruff over every Python file of the project

@@ -13,7 +13,7 @@ def clean() -> None:
 
 COMMANDS = {"up": stack.up, "down": lambda: stack.down(cluster.components()), "clean": clean, "deps": ensure_all,
             "status": lambda: sys.exit(0 if stack.status(cluster.components()) else 3),
-            "cluster": cluster.up, "cluster-down": cluster.down}
+            "cluster": cluster.up, "cluster-down": cluster.down, "cluster-build": cluster.build}
 
 
 def main(argv: list[str]) -> int:

@@ -35,7 +35,10 @@ def helm(*args: str) -> str:
                f"helm {args[0]} (cluster)")
 
 
-def build_images() -> dict[str, images.Image]:
+def build() -> dict[str, images.Image]:
+    """Everything the node runs that is built here: the Kubernetes binaries, CoreDNS, Traefik,
+    crictl, and every image (each only when its inputs changed)."""
+    ensure_all()
     gotools.ensure_node_tools(config.LOGS)
     built = images.cluster_images()
     for image in built.values():
@@ -88,8 +91,7 @@ def install_chart(built: dict[str, images.Image]) -> None:
 
 def up() -> None:
     began = time.monotonic()
-    ensure_all()
-    built = build_images()
+    built = build()
     node.ensure_network()
     start_all(node.components(built["pause"].ref))
     node.ensure_network()  # the egress guard back at the head of FORWARD, ahead of kube-proxy's jumps

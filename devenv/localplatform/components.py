@@ -287,6 +287,7 @@ class ControlPlane:
     service_cidr: str
     controllers: str
     authorization: str = "RBAC"
+    namespace: str = config.NAMESPACE  # the admin kubeconfig's default
     apiserver_args: tuple[str, ...] = ()
     controller_manager_args: tuple[str, ...] = ()
 
@@ -327,7 +328,7 @@ def etcd(plane: ControlPlane = PLATFORM) -> Component:
     client_url = f"http://{config.HOST}:{plane.etcd_port}"
     peer_url = f"http://{config.HOST}:{plane.etcd_peer_port}"
     return Component(
-        name=f"{plane.prefix}etcd", title=f"etcd ({plane.prefix}control plane)" if plane.prefix else "etcd",
+        name=f"{plane.prefix}etcd", title=f"{plane.prefix}etcd",
         port=plane.etcd_port,
         argv=lambda: [str(gotools.cached_binary("etcd", config.ETCD_VERSION)), "--name", "local",
                       "--data-dir", str(plane.home / "etcd"),
@@ -343,7 +344,8 @@ def kube_apiserver(plane: ControlPlane = PLATFORM, prepare: Callable[[], object]
     p = plane.pki
     return Component(
         name=f"{plane.prefix}kube-apiserver", title=f"{plane.prefix}kube-apiserver", port=plane.apiserver_port,
-        host=plane.host, prepare=prepare, after_start=lambda: plane.write_kubeconfig("admin", plane.kubeconfig),
+        host=plane.host, prepare=prepare,
+        after_start=lambda: plane.write_kubeconfig("admin", plane.kubeconfig, plane.namespace),
         argv=lambda: [str(gotools.cached_binary("kube-apiserver", config.KUBERNETES_VERSION)),
                       f"--etcd-servers=http://{config.HOST}:{plane.etcd_port}",
                       f"--bind-address={plane.host}", f"--advertise-address={plane.host}",

@@ -61,7 +61,8 @@ class Image:
 
     @property
     def archive(self) -> Path:
-        return IMAGES / f"{self.ref.replace('/', '_').replace(':', '_')}-{self.digest}.tar"
+        repository = self.ref.rsplit(":", 1)[0]
+        return IMAGES / f"{repository.replace('/', '_')}-{self.digest}.tar"
 
 
 def _digest(*parts: bytes) -> str:
@@ -131,8 +132,9 @@ def commit_scratch(ref: str, log: Path, adds: list[tuple[Path, str]], settings: 
 
 def debian_image(ref: str, rootfs: Rootfs, settings: list[str]) -> Image:
     def build(ref: str, log: Path) -> None:
-        commit_scratch(ref, log, [(rootfs_tar(rootfs, log), "/")],
-                       ["--env", f"PATH={PATH}", "--env", "LANG=C.UTF-8", *settings])
+        tar = rootfs_tar(rootfs, log)
+        commit_scratch(ref, log, [(tar, "/")], ["--env", f"PATH={PATH}", "--env", "LANG=C.UTF-8", *settings])
+        tar.unlink()  # the image holds it now
     return Image(ref, _digest(rootfs.digest().encode(), json.dumps(settings).encode()), build)
 
 
@@ -153,6 +155,7 @@ def pause_image() -> Image:
         binary = IMAGES / f"pause-{digest}"
         _run(["gcc", "-static", "-Os", "-s", "-o", str(binary), str(PAUSE_SOURCE)], log, "gcc of pause.c")
         commit_scratch(ref, log, [(binary, "/pause")], ["--entrypoint", '["/pause"]', "--user", "65535:65535"])
+        binary.unlink()
     return Image(f"{REGISTRY}/pause:{digest}", digest, build)
 
 

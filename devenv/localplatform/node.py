@@ -39,7 +39,7 @@ PLANE = ControlPlane(
     etcd_peer_port=PORTS["cluster-etcd-peer"], apiserver_port=PORTS["cluster-kube-apiserver"],
     controller_manager_port=PORTS["cluster-kube-controller-manager"], home=HOME,
     kubeconfig=HOME / "kubeconfig", service_cidr=config.SERVICE_CIDR, controllers="*",
-    authorization="Node,RBAC",
+    authorization="Node,RBAC", namespace=config.CLUSTER_NAMESPACE,
     apiserver_args=(f"--kubelet-client-certificate={HOME / 'pki' / 'apiserver-kubelet-client.crt'}",
                     f"--kubelet-client-key={HOME / 'pki' / 'apiserver-kubelet-client.key'}",
                     f"--kubelet-certificate-authority={HOME / 'pki' / 'ca.crt'}",

@@ -9,7 +9,8 @@ from localplatform import config, node
 
 from .conftest import NAMESPACE, RELEASE, kubectl
 
-pytestmark = pytest.mark.usefixtures("the_node")
+# The first test brings the node up (the chart installed, the demo Tenants Ready): minutes, not seconds.
+pytestmark = [pytest.mark.usefixtures("the_node"), pytest.mark.timeout(900)]
 
 
 def pods(namespace: str | None = None) -> list[dict]:

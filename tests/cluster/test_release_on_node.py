@@ -11,7 +11,8 @@ from localplatform.components import psql_admin
 
 from .conftest import NAMESPACE, RELEASE, eventually, helm, kubectl
 
-pytestmark = pytest.mark.usefixtures("the_node")
+# The first test brings the node up (the chart installed, the demo Tenants Ready): minutes, not seconds.
+pytestmark = [pytest.mark.usefixtures("the_node"), pytest.mark.timeout(900)]
 CHART = config.ROOT / "charts" / "tenantry"
 DB = {"name": "cluster-postgres", "port": config.CLUSTER_PORTS["cluster-postgres"]}
 

@@ -11,7 +11,8 @@ from localplatform.stack import DEMO_PASSWORD
 
 from .conftest import NAMESPACE, eventually, kubectl, through_ingress
 
-pytestmark = pytest.mark.usefixtures("the_node")
+# The first test brings the node up (the chart installed, the demo Tenants Ready): minutes, not seconds.
+pytestmark = [pytest.mark.usefixtures("the_node"), pytest.mark.timeout(900)]
 
 
 def tenant_yaml(name: str, display_name: str, domains: list[str] | None = None) -> str:

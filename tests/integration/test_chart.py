@@ -137,11 +137,15 @@ def test_install_upgrade_uninstall(namespace):
         ("watch", "namespaces", None),
         ("create", "validatingwebhookconfigurations.admissionregistration.k8s.io", None),
         ("patch", f"validatingwebhookconfigurations.admissionregistration.k8s.io/tenantry.dev.{namespace}", None),
+        # Kopf manages a mutating configuration beside the validating one (an empty one here).
+        ("create", "mutatingwebhookconfigurations.admissionregistration.k8s.io", None),
+        ("patch", f"mutatingwebhookconfigurations.admissionregistration.k8s.io/tenantry.dev.{namespace}", None),
     ]
     denied = [
         ("get", "secrets", namespace), ("list", "tenants.tenantry.dev", "default"),
         ("create", "ingresses.networking.k8s.io", "default"), ("delete", "cronjobs.batch", namespace),
         ("patch", "validatingwebhookconfigurations.admissionregistration.k8s.io/someone-else", None),
+        ("patch", "mutatingwebhookconfigurations.admissionregistration.k8s.io/someone-else", None),
         ("create", "deployments.apps", namespace),
     ]
     for verb, resource, ns in allowed + denied:
