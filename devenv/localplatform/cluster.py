@@ -39,7 +39,10 @@ def build() -> dict[str, images.Image]:
     """Everything the node runs that is built here: the Kubernetes binaries, CoreDNS, Traefik,
     crictl, and every image (each only when its inputs changed)."""
     ensure_all()
-    gotools.ensure_node_tools(config.LOGS)
+    try:
+        gotools.ensure_node_tools(config.LOGS)
+    except gotools.BuildError as err:
+        raise PlatformError(str(err)) from None
     built = images.cluster_images()
     for image in built.values():
         fresh = not image.archive.exists()
@@ -108,7 +111,9 @@ def up() -> None:
     kubectl("apply", "-n", NAMESPACE, "-f", str(EXAMPLES))
     kubectl("wait", "-n", NAMESPACE, "--for=condition=Ready", "--timeout=180s",
             *[f"tenant/{name}" for name in DEMO_TENANTS])
-    kubectl("-n", NAMESPACE, "exec", f"deploy/{RELEASE}-web", "--", "python", "-m", "django", "seed_demo",
+    # In an operator pod: it has the direct connection a management command needs (the web pods are
+    # pooled, where a query outside the request router's transaction is refused).
+    kubectl("-n", NAMESPACE, "exec", f"deploy/{RELEASE}-operator", "--", "python", "-m", "django", "seed_demo",
             f"--password={DEMO_PASSWORD}",
             *[f"--owner={name}.{config.BASE_DOMAIN}=owner@{name}.example.com" for name in DEMO_TENANTS])
     url = f"http://{config.HOST}:{INGRESS_PORT}/"

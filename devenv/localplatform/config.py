@@ -24,7 +24,7 @@ POSTGRES_MAJOR = "15"
 # the Go proxy does not serve; 3.6 is the newest line that builds here.
 COREDNS_VERSION = "v1.14.7"
 TRAEFIK_VERSION = "v3.6.12"
-CRICTL_VERSION = "v1.35.0"
+CRICTL_VERSION = "v1.34.0"  # the newest the Go proxy serves here (1.35.0: 403)
 
 HOST = "127.0.0.1"
 
