@@ -19,6 +19,7 @@ from tenantry_operator.config import OperatorConfig  # noqa: E402
 from tenantry_operator.deletion import delete_tenant  # noqa: E402
 from tenantry_operator.kube import Applier, load_configuration  # noqa: E402
 from tenantry_operator.reconcile import Outcome, Resource, reconcile  # noqa: E402
+from tenantry_operator.webhook import WebhookServer  # noqa: E402
 
 CONFIG = OperatorConfig.from_env()
 RETRY_DELAY_SECONDS = 10
@@ -40,7 +41,7 @@ def configure(settings: kopf.OperatorSettings, **_) -> None:
     if CONFIG.metrics_port:
         metrics.serve(CONFIG.metrics_port, CONFIG.metrics_addr)
     if CONFIG.webhook_port:
-        settings.admission.server = kopf.WebhookServer(
+        settings.admission.server = WebhookServer(
             addr=CONFIG.webhook_addr, port=CONFIG.webhook_port, host=CONFIG.webhook_host,
             certfile=CONFIG.webhook_cert, pkeyfile=CONFIG.webhook_key, cafile=CONFIG.webhook_ca)
         # Kopf keeps this ValidatingWebhookConfiguration in step with the handlers below.

@@ -4,10 +4,9 @@ import json
 import subprocess
 
 import pytest
+from node_client import NAMESPACE, RELEASE, kubectl
 
 from localplatform import config, node
-
-from .conftest import NAMESPACE, RELEASE, kubectl
 
 # The first test brings the node up (the chart installed, the demo Tenants Ready): minutes, not seconds.
 pytestmark = [pytest.mark.usefixtures("the_node"), pytest.mark.timeout(900)]

@@ -6,10 +6,9 @@ import json
 import uuid
 
 import pytest
+from node_client import NAMESPACE, eventually, kubectl, through_ingress
 
 from localplatform.stack import DEMO_PASSWORD
-
-from .conftest import NAMESPACE, eventually, kubectl, through_ingress
 
 # The first test brings the node up (the chart installed, the demo Tenants Ready): minutes, not seconds.
 pytestmark = [pytest.mark.usefixtures("the_node"), pytest.mark.timeout(900)]
