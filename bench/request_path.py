@@ -32,8 +32,9 @@ class Result:
     p95_ms: float
 
 
-def drive(port: int, path: str, seconds: float, users: int = CONCURRENCY, cookie: str = "") -> Result:
-    spec = {"port": port, "host": TENANT_HOST, "path": path, "users": users, "seconds": seconds, "cookie": cookie}
+def drive(port: int, path: str, seconds: float, users: int = CONCURRENCY, cookie: str = "",
+          host: str = TENANT_HOST) -> Result:
+    spec = {"port": port, "host": host, "path": path, "users": users, "seconds": seconds, "cookie": cookie}
     done = subprocess.run([sys.executable, "-m", "bench.httpload", json.dumps(spec)], cwd=config.ROOT,
                           capture_output=True, text=True, timeout=seconds + 60)
     if done.returncode != 0:
