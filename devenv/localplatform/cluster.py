@@ -134,12 +134,16 @@ def components() -> list[Component]:
 def down() -> None:
     """Stop the node's processes; the pods' containers go with containerd's shims, the bridge and
     the iptables rules are removed. Data stays under .local/cluster until `make clean`."""
-    if read_pid("kubelet") is not None:
-        stop_pods()
+    if read_pid("containerd") is not None:
+        try:
+            stop_pods()
+        except PlatformError as err:  # stop the rest all the same: a half-stopped node helps nobody
+            say(f"warning: the pods could not be removed through the CRI: {err}")
     for component in reversed(components()):
         if stop(component.name, component.stop_signal):
             say(f"stopped {component.title}")
     unmount_under(config.CLUSTER)
+    unmount_under(config.NODE_RUN)
     node.remove_network()
 
 

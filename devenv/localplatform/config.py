@@ -4,6 +4,7 @@ Everything the platform writes lives under `.local/` in the checkout (git-ignore
 binaries: they are keyed by version in a cache outside the repository, so a fresh clone on the same
 machine reuses them and `make clean` does not throw away twenty minutes of compiling.
 """
+import hashlib
 import os
 from pathlib import Path
 
@@ -61,7 +62,8 @@ KUBERNETES_SERVICE_IP = "10.213.1.1"
 CLUSTER_DNS_IP = "10.213.1.10"
 CLUSTER_NAMESPACE = "tenantry-system"
 # Sockets live under /run: a checkout's path can exceed the 108 bytes a Unix socket path may have.
-NODE_RUN = Path("/run/tenantry-node")
+# One folder per checkout, so a clone never meets the runtime state another checkout's node left.
+NODE_RUN = Path("/run") / f"tenantry-node-{hashlib.sha1(str(LOCAL).encode()).hexdigest()[:8]}"
 CLUSTER_PORTS = {
     "cluster-postgres": 25432,
     "cluster-etcd": 22379,
