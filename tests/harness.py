@@ -17,7 +17,7 @@ from django.test import Client
 
 from bench.queries import pooled_capture
 from conftest import RUN_ID, TEST_DB
-from localplatform import config
+from localplatform import cluster, config
 from localplatform.components import (
     Component,
     infrastructure,
@@ -290,3 +290,18 @@ def scratch_namespace(prefix: str):
         yield name
     finally:
         kubectl_run("delete", "namespace", name, "--wait=false", "--ignore-not-found")
+
+
+@pytest.fixture(scope="session")
+def the_node():
+    """The node of `make cluster`, brought up through the same code (or, with TENANTRY_TEST_START=0,
+    only checked); one that cannot start fails the run with the component and its log."""
+    try:
+        if os.environ.get("TENANTRY_TEST_START", "1") != "0":
+            cluster.up()
+        for component in cluster.components():
+            if read_pid(component.name) is None or not component.ready():
+                raise PlatformError(f"{component.title} is not running; read {log_file(component.name)}")
+    except PlatformError as err:
+        pytest.fail(f"the node (make cluster) is not up: {err}", pytrace=False)
+
