@@ -95,6 +95,8 @@ def install_chart(built: dict[str, images.Image]) -> None:
 def up() -> None:
     began = time.monotonic()
     built = build()
+    if read_pid("containerd") is None:
+        node.clear_stale_network()
     node.ensure_network()
     start_all(node.components(built["pause"].ref))
     node.ensure_network()  # the egress guard back at the head of FORWARD, ahead of kube-proxy's jumps

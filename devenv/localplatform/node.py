@@ -72,6 +72,16 @@ def egress_rules() -> list[list[str]]:
             ["-s", config.POD_CIDR, "-j", "DROP"]]
 
 
+def clear_stale_network() -> None:
+    """What a node that was killed rather than stopped (a reboot, a CI run's end) leaves behind: its
+    pods' network namespaces, pinned under /run/netns with their veths on the bridge, holding
+    addresses the next node hands out again. Only for a node that is not running."""
+    netns = Path("/run/netns")
+    for pinned in sorted(netns.glob("cni-*")) if netns.exists() else []:
+        _ip("netns", "delete", pinned.name)
+    _ip("link", "delete", config.NODE_BRIDGE)
+
+
 def ensure_network() -> None:
     """The bridge with the node's address (before anything binds to it), forwarding between pods and
     to Services, bridged traffic through iptables (so kube-proxy's rules see it), and the egress guard.
