@@ -99,6 +99,7 @@ def up() -> None:
         node.clear_stale_network()
     node.ensure_network()
     start_all(node.components(built["pause"].ref))
+    wait_for(node.kube_proxy_synced, f"kube-proxy's first sync (read {log_file('kube-proxy')})", timeout=60, every=0.5)
     node.ensure_network()  # the egress guard back at the head of FORWARD, ahead of kube-proxy's jumps
     for image in built.values():
         if node.import_image(image.ref, image.archive):

@@ -105,6 +105,13 @@ def ensure_network() -> None:
     run(["iptables", "-w", "-I", "FORWARD", "1", "-j", EGRESS_CHAIN], "hooking the egress guard")
 
 
+def kube_proxy_synced() -> bool:
+    """kube-proxy has made its first sync: its jumps are in FORWARD (they come after its healthz
+    answers, and the egress guard must be hooked in front of them afterwards)."""
+    rules = subprocess.run(["iptables", "-w", "-S", "FORWARD"], capture_output=True, text=True).stdout
+    return "-j KUBE-" in rules
+
+
 def remove_network() -> None:
     """Undo ensure_network, and drop the Service rules kube-proxy left behind."""
     while _iptables("-D", "FORWARD", "-j", EGRESS_CHAIN):
