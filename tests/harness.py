@@ -265,9 +265,9 @@ def statement_kinds(captured) -> list[str]:
 
 
 def run_tool(*argv, input: str | None = None, check: bool = True,
-             env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+             env: dict[str, str] | None = None, timeout: float = 180) -> subprocess.CompletedProcess:
     """A command-line tool (helm, kubectl, a generator); with `check`, a failure shows its output."""
-    result = subprocess.run([str(a) for a in argv], input=input, capture_output=True, text=True, timeout=180,
+    result = subprocess.run([str(a) for a in argv], input=input, capture_output=True, text=True, timeout=timeout,
                             env={**os.environ, **(env or {})})
     if check:
         assert result.returncode == 0, f"{' '.join(map(str, argv))} failed:\n{result.stdout}\n{result.stderr}"

@@ -19,7 +19,8 @@ def kubectl(*args, input: str | None = None, check: bool = True):
 
 
 def helm(*args, check: bool = True):
-    return run_tool(config.BIN / "helm", f"--kubeconfig={node.PLANE.kubeconfig}", *args, check=check)
+    """helm with the node's kubeconfig; as long as its own --timeout may need (installs run migrations)."""
+    return run_tool(config.BIN / "helm", f"--kubeconfig={node.PLANE.kubeconfig}", *args, check=check, timeout=600)
 
 
 @dataclass
