@@ -299,9 +299,7 @@ def the_node():
     try:
         if os.environ.get("TENANTRY_TEST_START", "1") != "0":
             cluster.up()
-        for component in cluster.components():
-            if read_pid(component.name) is None or not component.ready():
-                raise PlatformError(f"{component.title} is not running; read {log_file(component.name)}")
+        else:
+            require(cluster.components(), start=False)
     except PlatformError as err:
         pytest.fail(f"the node (make cluster) is not up: {err}", pytrace=False)
-
