@@ -53,7 +53,8 @@ def scratch():
 
 
 def test_a_second_release_installs_and_passes_helm_test(scratch):
-    assert len(web_pods(scratch, scratch)) == 2 and all(web_pods(scratch, scratch).values())
+    pods = web_pods(scratch, scratch)
+    assert len(pods) == 2 and all(pods.values())
     result = helm("test", scratch, "--namespace", scratch, "--timeout", "3m")
     assert "Phase:          Succeeded" in result.stdout
 
