@@ -30,6 +30,7 @@ class Row:
     fault: str
     requests: int
     errors: int
+    errors_by_method: dict[str, int]
     recovery_seconds: float
     lost: int
     duplicates: int
@@ -73,7 +74,9 @@ def run_fault(fault: Fault, load: Load, ledger_check: Callable[[], LedgerCheck],
         failure, converged = str(err).splitlines()[0], None
     samples = load.samples(since=injected)
     checked = ledger_check()
-    return Row(fault=fault.name, requests=len(samples), errors=sum(not s.ok for s in samples),
+    failed = [s for s in samples if not s.ok]
+    return Row(fault=fault.name, requests=len(samples), errors=len(failed),
+               errors_by_method={m: sum(s.method == m for s in failed) for m in sorted({s.method for s in samples})},
                recovery_seconds=recovery_seconds(samples, injected), lost=len(checked.lost),
                duplicates=len(checked.duplicated), converged=converged, failure=failure, note=note)
 
@@ -96,7 +99,9 @@ def table(rows: list[Row]) -> str:
     """A Markdown table, ready to paste into a note."""
     lines = ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
     for r in rows:
-        lines.append(f"| {r.fault} | {r.requests} | {r.errors} ({r.errors / max(r.requests, 1):.1%}) | "
+        by_method = ", ".join(f"{method} {n}" for method, n in r.errors_by_method.items() if method)
+        lines.append(f"| {r.fault} | {r.requests} | {r.errors} ({r.errors / max(r.requests, 1):.1%}"
+                     f"{'; ' + by_method if r.errors and by_method else ''}) | "
                      f"{r.recovery_seconds} | {r.lost} | {r.duplicates} | {r.converged or 'n/a'} |"
                      + (f" FAILED: {r.failure}" if r.failure else ""))
     notes = [f"- {r.fault}: {r.note}" for r in rows if r.note]

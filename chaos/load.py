@@ -24,6 +24,8 @@ class Sample:
     start: float
     end: float
     ok: bool
+    method: str = ""
+    status: int = 0  # 0: no response (connection refused, reset or timed out)
 
 
 class Load:
@@ -53,9 +55,9 @@ class Load:
         with self._lock:
             return [s for s in self._samples if since <= s.start <= until]
 
-    def _record(self, start: float, ok: bool) -> None:
+    def _record(self, start: float, ok: bool, method: str = "", status: int = 0) -> None:
         with self._lock:
-            self._samples.append(Sample(start, time.monotonic(), ok))
+            self._samples.append(Sample(start, time.monotonic(), ok, method, status))
 
     def _client(self, number: int) -> None:
         writer = self.writers[number % len(self.writers)]
@@ -69,19 +71,21 @@ class Load:
             for method, path, body in (("POST", "/api/v1/projects/", {"name": name}),
                                        ("GET", "/api/v1/projects/?page_size=1", None)):
                 start = time.monotonic()
+                status = 0
                 try:
                     conn = conn or http.client.HTTPConnection(config.HOST, self.port, timeout=self.timeout)
                     conn.request(method, path, body=json.dumps(body) if body else None, headers=headers)
                     response = conn.getresponse()
                     response.read()
-                    ok = 200 <= response.status < 300
+                    status = response.status
+                    ok = 200 <= status < 300
                 except (OSError, http.client.HTTPException):
                     ok = False
                     conn.close()
                     conn = None  # a fresh connection next time, as a client library would
                 if ok and method == "POST":
                     self.ledger.acknowledge(writer.schema, name)
-                self._record(start, ok)
+                self._record(start, ok, method, status)
                 self._stop.wait(self.pause)
         if conn:
             conn.close()
