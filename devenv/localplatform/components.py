@@ -418,6 +418,7 @@ def operator(name: str = "operator", port: int = config.PORTS["operator"], names
            "TENANTRY_METRICS_PORT": str(metrics_port or ""), "TENANTRY_METRICS_ADDR": config.HOST,
            "TENANTRY_PUBLIC_SCHEME": "http", "TENANTRY_PUBLIC_PORT": str(web_port),
            "TENANTRY_BACKUP_DIR": str(config.LOCAL / "backups" / name),
+           "TENANTRY_BACKUP_NOW": "inline",  # no kubelet here to run a backup Job
            "TENANTRY_DRIFT_INTERVAL_SECONDS": str(drift_interval_seconds),
            "TENANTRY_PEERING_LIFETIME_SECONDS": str(peering_lifetime_seconds),
            "TENANTRY_WATCH_NAMESPACE": namespace}

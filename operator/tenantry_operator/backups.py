@@ -15,6 +15,7 @@ from django.db import close_old_connections
 from tenantry.backups.models import BackupRun
 from tenantry.backups.services import take_backup
 from tenantry_operator import GROUP
+from tenantry_operator.backup_jobs import timestamp
 from tenantry_operator.config import OperatorConfig
 
 ANNOTATION = f"{GROUP}/backup-now"
@@ -35,15 +36,21 @@ def backup_now(schema: str, request: str, config: OperatorConfig) -> dict:
     try:
         run, manifest = take_backup(schema, Path(config.backup_dir), BackupRun.Kind.MANUAL)
     except Exception as exc:  # the run is recorded as failed; the status says why
-        return {"request": request, "time": _timestamp(datetime.now(UTC)), "succeeded": False, "path": "", "sha256": "",
+        return {"request": request, "time": timestamp(datetime.now(UTC)), "succeeded": False, "path": "", "sha256": "",
                 "message": f"{type(exc).__name__}: {exc}"[:1000]}
     finally:
         close_old_connections()
-    return {"request": request, "time": _timestamp(run.finished_at),
+    return {"request": request, "time": timestamp(run.finished_at),
             "succeeded": True, "path": run.path, "sha256": run.sha256,
             "message": f"{manifest.size_bytes} bytes, {sum(manifest.tables.values())} rows in "
                        f"{len(manifest.tables)} tables, verified"}
 
 
-def _timestamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+def run_since(schema: str, started: str) -> BackupRun | None:
+    """The newest run of `schema` that began at or after `started` (a Job's RFC 3339 startTime)."""
+    close_old_connections()
+    try:
+        since = datetime.fromisoformat(started.replace("Z", "+00:00")) if started else datetime.min.replace(tzinfo=UTC)
+        return BackupRun.objects.filter(schema=schema, started_at__gte=since).order_by("-started_at").first()
+    finally:
+        close_old_connections()

@@ -74,7 +74,10 @@ def backup_cronjob(tenant: str, namespace: str, uid: str, schema: str, backup: d
             "suspend": suspended or not backup.get("enabled", True),
             "concurrencyPolicy": "Forbid",
             "successfulJobsHistoryLimit": 3, "failedJobsHistoryLimit": 3,
-            "jobTemplate": {"spec": {"backoffLimit": 2, "template": {
+            # The label goes to every Job of the CronJob (kubectl create job --from too): the operator
+            # records a finished one in the Tenant's status.lastBackup (backup_jobs).
+            "jobTemplate": {"metadata": {"labels": {f"{GROUP}/tenant": tenant}},
+                            "spec": {"backoffLimit": 2, "template": {
                 "metadata": {"labels": {f"{GROUP}/tenant": tenant}},
                 "spec": {"restartPolicy": "OnFailure", "containers": [container], "volumes": volumes}}}},
         },

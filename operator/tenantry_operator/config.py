@@ -40,6 +40,9 @@ class OperatorConfig:
     image: str = "tenantry:latest"
     backup_dir: str = "/backups"
     backup_pvc: str | None = None
+    # The backup-now annotation: "job" starts a Job from the tenant's CronJob (a cluster); "inline"
+    # takes the backup in the operator's process (`make up`, which has no kubelet to run a Job).
+    backup_now: str = "job"
     app_secret: str = "tenantry-app"
     # How often every Tenant is reconciled again, to find and repair drift.
     drift_interval_seconds: float = 300
@@ -80,6 +83,9 @@ class OperatorConfig:
             _fail(f"TENANTRY_INGRESS_ANNOTATIONS is not JSON ({exc}); give an object of strings")
         if not isinstance(annotations, dict) or not all(isinstance(v, str) for v in annotations.values()):
             _fail("TENANTRY_INGRESS_ANNOTATIONS must be a JSON object of strings")
+        backup_now = environ.get("TENANTRY_BACKUP_NOW", "job")
+        if backup_now not in ("job", "inline"):
+            _fail(f"TENANTRY_BACKUP_NOW={backup_now!r} must be job or inline")
         return cls(
             base_domain=environ.get("TENANTRY_BASE_DOMAIN", "localhost"), url_scheme=scheme,
             url_port=port("TENANTRY_PUBLIC_PORT", None),
@@ -89,7 +95,7 @@ class OperatorConfig:
             web_service_port=port("TENANTRY_WEB_SERVICE_PORT", 8000),
             image=environ.get("TENANTRY_IMAGE", "tenantry:latest"),
             backup_dir=environ.get("TENANTRY_BACKUP_DIR", "/backups"),
-            backup_pvc=environ.get("TENANTRY_BACKUP_PVC") or None,
+            backup_pvc=environ.get("TENANTRY_BACKUP_PVC") or None, backup_now=backup_now,
             app_secret=environ.get("TENANTRY_APP_SECRET", "tenantry-app"),
             drift_interval_seconds=_seconds(environ, "TENANTRY_DRIFT_INTERVAL_SECONDS", 300),
             peering_priority=int(_seconds(environ, "TENANTRY_PEERING_PRIORITY", 0)) or None,

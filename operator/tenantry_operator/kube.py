@@ -6,6 +6,8 @@ changed in fields we own is put back, fields we do not own are left alone.
 import kubernetes
 from kubernetes.dynamic import DynamicClient
 
+from tenantry_operator import GROUP, PLURAL, VERSION
+
 FIELD_MANAGER = "tenantry-operator"
 
 
@@ -24,3 +26,30 @@ class Applier:
         resource = self.client.resources.get(api_version=obj["apiVersion"], kind=obj["kind"])
         return self.client.server_side_apply(resource, body=obj, namespace=obj["metadata"]["namespace"],
                                              field_manager=FIELD_MANAGER, force_conflicts=True).to_dict()
+
+
+class Backups:
+    """The API calls of backups as Jobs (backup_jobs): read the tenant's CronJob, start a Job from it,
+    read and patch the Tenant it belongs to."""
+
+    def __init__(self) -> None:
+        self.batch = kubernetes.client.BatchV1Api()
+        self.custom = kubernetes.client.CustomObjectsApi()
+
+    def cronjob(self, namespace: str, name: str) -> dict:
+        return self.batch.api_client.sanitize_for_serialization(self.batch.read_namespaced_cron_job(name, namespace))
+
+    def start(self, job: dict) -> None:
+        """Create the Job; one that exists already (the same request, seen again) is left alone."""
+        try:
+            self.batch.create_namespaced_job(job["metadata"]["namespace"], job)
+        except kubernetes.client.ApiException as exc:
+            if exc.status != 409:
+                raise
+
+    def tenant(self, namespace: str, name: str) -> dict:
+        return self.custom.get_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, name)
+
+    def record(self, namespace: str, name: str, last_backup: dict) -> None:
+        self.custom.patch_namespaced_custom_object_status(GROUP, VERSION, namespace, PLURAL, name,
+                                                          {"status": {"lastBackup": last_backup}})

@@ -6,29 +6,31 @@ becomes a Kubernetes event on the Tenant.
 """
 import logging
 import random
+from datetime import UTC, datetime
 
 import django
 import kopf
 
 django.setup()  # the provisioning service is Django code; settings come from the environment
 
-from tenantry_operator import GROUP, PLURAL, VERSION, backups, metrics  # noqa: E402
+from tenantry_operator import GROUP, PLURAL, VERSION, backup_jobs, backups, metrics  # noqa: E402
 from tenantry_operator.admission import problems  # noqa: E402
 from tenantry_operator.conditions import transitions  # noqa: E402
 from tenantry_operator.config import OperatorConfig  # noqa: E402
 from tenantry_operator.deletion import delete_tenant  # noqa: E402
-from tenantry_operator.kube import Applier, load_configuration  # noqa: E402
+from tenantry_operator.kube import Applier, Backups, load_configuration  # noqa: E402
 from tenantry_operator.reconcile import Outcome, Resource, reconcile  # noqa: E402
 from tenantry_operator.webhook import WebhookServer  # noqa: E402
 
 CONFIG = OperatorConfig.from_env()
 RETRY_DELAY_SECONDS = 10
 applier: Applier | None = None
+backup_api: Backups | None = None
 
 
 @kopf.on.startup()
 def configure(settings: kopf.OperatorSettings, **_) -> None:
-    global applier
+    global applier, backup_api
     settings.persistence.finalizer = f"{GROUP}/finalizer"
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=GROUP)
     settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
@@ -38,6 +40,7 @@ def configure(settings: kopf.OperatorSettings, **_) -> None:
     settings.peering.lifetime = CONFIG.peering_lifetime_seconds
     load_configuration()
     applier = Applier()
+    backup_api = Backups()
     if CONFIG.metrics_port:
         metrics.serve(CONFIG.metrics_port, CONFIG.metrics_addr)
     if CONFIG.webhook_port:
@@ -109,12 +112,40 @@ def release(body, namespace, name, uid, spec, status, **_) -> None:
 @kopf.on.event(GROUP, VERSION, PLURAL, annotations={backups.ANNOTATION: kopf.PRESENT},
                when=lambda type, meta, status, **_: type != "DELETED" and not meta.get("deletionTimestamp")
                and backups.pending_request(meta.get("annotations"), status) is not None)
-def backup_on_request(body, meta, status, patch, **_) -> None:
+def backup_on_request(body, namespace, name, meta, status, patch, **_) -> None:
     """`kubectl annotate tenant acme tenantry.dev/backup-now=$(date +%s)`: a backup now, in
     status.lastBackup and an event. A watch event, not a change handler: Kopf leaves annotations under
     its own prefix (tenantry.dev) out of the changes it diffs."""
-    last = backups.backup_now(status["schema"], backups.pending_request(meta.get("annotations"), status), CONFIG)
+    request = backups.pending_request(meta.get("annotations"), status)
+    if CONFIG.backup_now == "job":
+        cronjob = backup_api.cronjob(namespace, f"tenant-{name}-backup")
+        job = backup_jobs.manual_job(cronjob, request)
+        backup_api.start(job)
+        patch.status["lastBackup"] = {"request": request, "job": job["metadata"]["name"],
+                                      "time": backup_jobs.timestamp(datetime.now(UTC)),
+                                      "message": f"Job {job['metadata']['name']} started"}
+        kopf.event(body, type="Normal", reason="BackupStarted", message=f"Job {job['metadata']['name']}")
+        return
+    last = backups.backup_now(status["schema"], request, CONFIG)
     patch.status["lastBackup"] = last
     kopf.event(body, type="Normal" if last["succeeded"] else "Warning",
                reason="BackupTaken" if last["succeeded"] else "BackupFailed",
                message=f"backup {last['path'] or 'failed'}: {last['message']}")
+
+
+@kopf.on.event("batch", "v1", "jobs", labels={backup_jobs.TENANT_LABEL: kopf.PRESENT},
+               when=lambda type, status, **_: type != "DELETED" and backup_jobs.finished(status) is not None)
+def record_backup_job(namespace, name, labels, annotations, status, logger, **_) -> None:
+    """A backup Job of a tenant's CronJob finished (scheduled, annotated or `kubectl create job
+    --from`): its run goes to the Tenant's status.lastBackup, unless a later one is there already."""
+    tenant = backup_api.tenant(namespace, labels[backup_jobs.TENANT_LABEL])
+    started = status.get("startTime") or ""
+    if backup_jobs.outdated(tenant.get("status", {}).get("lastBackup") or {}, name, started):
+        return
+    run = backups.run_since(tenant.get("status", {}).get("schema", ""), started)
+    last = backup_jobs.last_backup(name, annotations, backup_jobs.finished(status), run, datetime.now(UTC))
+    backup_api.record(namespace, tenant["metadata"]["name"], last)
+    kopf.event(tenant, type="Normal" if last["succeeded"] else "Warning",
+               reason="BackupTaken" if last["succeeded"] else "BackupFailed",
+               message=f"backup {last['path'] or 'failed'}: {last['message']}")
+    logger.info("backup Job %s of tenant %s: %s", name, tenant["metadata"]["name"], last["message"])
