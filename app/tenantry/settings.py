@@ -110,11 +110,18 @@ DATABASES = {
             "connect_timeout": 5,
         },
         "POOLED": env.boolean("TENANTRY_DB_POOLED", True),
+        # How long a request waits for a lost database to come back before it fails: a new connection
+        # is retried, and a transaction whose first statement found its connection dead is opened again
+        # on a new one (tenantry.db). A PgBouncer restart takes under a second, a PostgreSQL fast
+        # restart about one; under the readiness probe's 5 s timeout.
+        "RECONNECT_SECONDS": env.integer("TENANTRY_DB_RECONNECT_SECONDS", 4),
     }
 }
 # A direct connection (the operator's) dies with a PostgreSQL restart, and the next webhook call or
 # reconcile would fail on it: check it before reuse. Behind PgBouncer the client connection outlives
-# a PostgreSQL restart, so the web pods skip the round trip unless told otherwise.
+# a PostgreSQL restart, so the web pods skip the round trip unless told otherwise. Either way the
+# backend first polls a kept connection's socket before each transaction (no round trip) and replaces
+# it when PgBouncer or PostgreSQL closed it (tenantry.db.resilience).
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.boolean("DB_CONN_HEALTH_CHECKS",
                                                          not DATABASES["default"]["POOLED"])
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

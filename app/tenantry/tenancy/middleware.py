@@ -2,15 +2,24 @@
 
 The transaction is what makes the tenant's `SET LOCAL search_path` (see tenantry.db) cover every
 query of the request, whichever PgBouncer server connection it lands on.
+
+A safe request (GET, HEAD, OPTIONS) whose database connection was lost on the way (PostgreSQL
+restarted under it) is run once more from the start instead of answering 500: its transaction never
+committed anything, and the method promises it had nothing to commit. Writes are never run twice; the
+database backend (tenantry.db) only reopens a transaction that had not sent its first statement.
 """
+import logging
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import DisallowedHost
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.shortcuts import render
 
+from tenantry.db import resilience
 from tenantry.tenancy.routing import tenant_for_host
+
+logger = logging.getLogger(__name__)
 
 SUSPENDED_RETRY_AFTER_SECONDS = 3600
 PUBLIC_URLCONF = "tenantry.urls_public"
@@ -32,6 +41,16 @@ def request_host(request) -> str:
     return host
 
 
+def connection_lost() -> bool:
+    """Is the request's database connection gone? Inside an atomic block Django keeps the closed
+    driver connection; after one it may have dropped it (None)."""
+    return connection.connection is None or connection.connection.closed
+
+
+class _Lost(Exception):
+    """Leaves the atomic block of a request whose connection was lost, so that it rolls back."""
+
+
 class TenantRoutingMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
@@ -42,8 +61,7 @@ class TenantRoutingMiddleware:
             # The platform's own site: public schema, its own URLs, no tenant.
             request.tenant = None
             request.urlconf = PUBLIC_URLCONF
-            with transaction.atomic():
-                return self.get_response(request)
+            return self.in_transaction(request)
         tenant = tenant_for_host(host)
         if tenant is None:
             return render(request, "tenantry/unknown_host.html", {"host": host}, status=404)
@@ -54,7 +72,25 @@ class TenantRoutingMiddleware:
         request.tenant = tenant
         connection.set_tenant(tenant)
         try:
-            with transaction.atomic():
-                return self.get_response(request)
+            return self.in_transaction(request)
         finally:
             connection.set_schema_to_public()
+
+    def in_transaction(self, request):
+        """The rest of the request in one transaction; a safe request whose connection was lost runs again once."""
+        for attempt in range(2):
+            try:
+                with transaction.atomic():
+                    response = self.get_response(request)
+                    if resilience.request_retryable(request.method, connection_lost(), attempt):
+                        raise _Lost
+                return response
+            except _Lost:
+                pass
+            except DatabaseError as err:  # the commit, or the rollback of a failed request
+                lost = resilience.is_connection_error(err, connection_closed=connection_lost())
+                if not resilience.request_retryable(request.method, lost, attempt):
+                    raise
+            logger.warning("%s %s: the database connection was lost; running the request again",
+                           request.method, request.path)
+        raise AssertionError("unreachable: the second attempt returns or raises")
