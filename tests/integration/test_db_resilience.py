@@ -127,7 +127,8 @@ def test_a_transaction_reopened_on_a_new_connection_sees_only_its_own_tenant(poo
     conn.set_tenant(second)
     try:
         with transaction.atomic(using=pooled):  # the kept connection last served the other tenant
-            assert list(Project.objects.using(pooled).values_list("name", flat=True)) == [f"row of {second.schema_name}"]
+            names = list(Project.objects.using(pooled).values_list("name", flat=True))
+            assert names == [f"row of {second.schema_name}"]
         conn.set_tenant(first)
         with transaction.atomic(using=pooled):
             before = conn.connection
