@@ -110,13 +110,15 @@ DATABASES = {
             "connect_timeout": 5,
         },
         "POOLED": env.boolean("TENANTRY_DB_POOLED", True),
-        # How long a request waits for a lost database to come back before it fails: a new connection
-        # is retried, and a transaction whose first statement found its connection dead is opened again
-        # on a new one (tenantry.db). A PgBouncer restart takes under a second, a PostgreSQL fast
-        # restart about one; under the readiness probe's 5 s timeout.
-        "RECONNECT_SECONDS": env.integer("TENANTRY_DB_RECONNECT_SECONDS", 4),
     }
 }
+# How long a web request waits for a lost database to come back before it fails: a new connection is
+# retried, and a transaction whose first statement found its connection dead is opened again on a new
+# one (tenantry.db). A PgBouncer restart takes under a second, a PostgreSQL fast restart about one; 4 s
+# stays under the readiness probe's 5 s timeout. The operator (direct) keeps failing fast: Kopf retries
+# its handlers, and its admission webhook must answer the API server quickly.
+DATABASES["default"]["RECONNECT_SECONDS"] = env.integer("TENANTRY_DB_RECONNECT_SECONDS",
+                                                        4 if DATABASES["default"]["POOLED"] else 0)
 # A direct connection (the operator's) dies with a PostgreSQL restart, and the next webhook call or
 # reconcile would fail on it: check it before reuse. Behind PgBouncer the client connection outlives
 # a PostgreSQL restart, so the web pods skip the round trip unless told otherwise. Either way the

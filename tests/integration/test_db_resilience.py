@@ -32,6 +32,7 @@ SETTLE_SECONDS = 2
 # Safe reads failed by a PostgreSQL fast restart under this load: 16 to 43 before reads were retried
 # (make chaos, 4 clients), none in any run since; the bound leaves room for a slow machine.
 POSTGRES_RESTART_MAX_READ_ERRORS = 3
+WEB_RECONNECT_SECONDS = 4  # what settings.py gives a pooled connection (this process's own is direct)
 
 
 def writers_on_new_tenants(count: int = 2) -> list[Writer]:
@@ -92,7 +93,7 @@ def test_a_postgres_restart_costs_safe_reads_at_most_a_few_errors_and_loses_no_w
 def pooled(database):
     """A Django connection alias through PgBouncer, configured exactly like the web pods'."""
     connections.settings[ALIAS] = {**connections.settings["default"], "PORT": config.PORTS["pgbouncer"],
-                                   "POOLED": True}
+                                   "POOLED": True, "RECONNECT_SECONDS": WEB_RECONNECT_SECONDS}
     yield ALIAS
     connections[ALIAS].close()
     del connections.settings[ALIAS]
