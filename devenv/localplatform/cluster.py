@@ -6,6 +6,7 @@ and Traefik, then `helm upgrade --install` of charts/tenantry, the demo Tenants,
 a request through Traefik to prove the path. `make up` is untouched: the node has its own API server,
 database, ports and namespace, so the two operators never reconcile the same Tenants.
 """
+import os
 import string
 import time
 import urllib.request
@@ -58,15 +59,62 @@ def image_values(built: dict[str, images.Image]) -> str:
     repository, tag = built["tenantry"].ref.rsplit(":", 1)
     return (f"image:\n  repository: {repository}\n  tag: {tag!r}\n  pullPolicy: Never\n"
             f"pgbouncer:\n  image: {built['pgbouncer'].ref}\n"
+            f"  exporter:\n    image: {built['pgbouncer-exporter'].ref}\n"
             f"redis:\n  image: {built['redis'].ref}\n"
+            f"  exporter:\n    image: {built['redis-exporter'].ref}\n"
             f"tests:\n  image: {built['curl'].ref}\n")
+
+
+# The node's add-ons, applied in this order before the chart, each with the Deployment to wait for.
+ADDONS_ROLLED_OUT = {"coredns": "kube-system/coredns", "traefik": "traefik/traefik",
+                     "metrics-server": "kube-system/metrics-server", "backups": None,
+                     "monitoring": "monitoring/prometheus-operator"}
+EXPORTER_QUERIES = config.ROOT / "dashboards" / "postgres-exporter-queries.yaml"
+BACKUP_VOLUME = config.NODE_DATA / "backups"
+APP_UID = 10001  # the chart's runAsUser: a `local` volume's folder is not chowned by fsGroup
 
 
 def addon_manifest(name: str, built: dict[str, images.Image]) -> str:
     template = string.Template((ADDONS / f"{name}.yaml").read_text())
     return template.substitute(COREDNS_IMAGE=built["coredns"].ref, TRAEFIK_IMAGE=built["traefik"].ref,
+                               METRICS_SERVER_IMAGE=built["metrics-server"].ref,
+                               PROMETHEUS_OPERATOR_IMAGE=built["prometheus-operator"].ref,
+                               PROMETHEUS_CONFIG_RELOADER_IMAGE=built["prometheus-config-reloader"].ref,
+                               PROMETHEUS_IMAGE=built["prometheus"].ref, PROMETHEUS_VERSION=config.PROMETHEUS_VERSION,
+                               POSTGRES_EXPORTER_IMAGE=built["postgres-exporter"].ref,
+                               POSTGRES_EXPORTER_DSN=config.database_url(
+                                   config.CLUSTER_PORTS["cluster-postgres"]).replace(config.HOST, config.NODE_IP)
+                               + "?sslmode=disable",
                                CLUSTER_DNS_IP=config.CLUSTER_DNS_IP, INGRESS_PORT=INGRESS_PORT,
-                               INGRESS_ADMIN_PORT=config.CLUSTER_PORTS["ingress-admin"])
+                               INGRESS_ADMIN_PORT=config.CLUSTER_PORTS["ingress-admin"],
+                               NAMESPACE=NAMESPACE, NODE_NAME=config.NODE_NAME, BACKUP_PATH=BACKUP_VOLUME)
+
+
+def install_addons(built: dict[str, images.Image]) -> None:
+    BACKUP_VOLUME.mkdir(parents=True, exist_ok=True)
+    os.chown(BACKUP_VOLUME, APP_UID, APP_UID)
+    install_monitoring_crds()
+    for addon in ADDONS_ROLLED_OUT:
+        kubectl("apply", "--server-side", "--force-conflicts", "-f", "-", input=addon_manifest(addon, built))
+    for deployment in filter(None, ADDONS_ROLLED_OUT.values()):
+        namespace, name = deployment.split("/")
+        kubectl("-n", namespace, "rollout", "status", f"deploy/{name}", "--timeout=180s")
+    kubectl("wait", "--for=condition=Available", "apiservice/v1beta1.metrics.k8s.io", "--timeout=120s")
+    wait_for(lambda: "prometheus-tenantry" in kubectl("-n", "monitoring", "get", "statefulsets", "-o", "name"),
+             "the Prometheus Operator to create Prometheus' StatefulSet", timeout=120)
+    kubectl("-n", "monitoring", "rollout", "status", "statefulset/prometheus-tenantry", "--timeout=180s")
+
+
+def install_monitoring_crds() -> None:
+    """The Prometheus Operator's CRDs from its module (too large for client-side apply), and the
+    PostgreSQL exporter's queries from the repository, before anything uses them."""
+    crds = gotools.prometheus_operator_source() / "example" / "prometheus-operator-crd"
+    kubectl("apply", "--server-side", "--force-conflicts", "-f", str(crds))
+    kubectl("wait", "--for=condition=Established", "--timeout=60s", "-f", str(crds))
+    queries = kubectl("-n", "monitoring", "create", "configmap", "postgres-exporter-queries",
+                      f"--from-file=queries.yaml={EXPORTER_QUERIES}", "--dry-run=client", "-o", "yaml")
+    namespace = kubectl("create", "namespace", "monitoring", "--dry-run=client", "-o", "yaml")
+    kubectl("apply", "--server-side", "--force-conflicts", "-f", "-", input=f"{namespace}\n---\n{queries}")
 
 
 def node_ready() -> bool:
@@ -105,10 +153,7 @@ def up() -> None:
         if node.import_image(image.ref, image.archive):
             say(f"imported {image.ref} into containerd")
     wait_for(node_ready, f"node {config.NODE_NAME} to be Ready (read {log_file('kubelet')})", timeout=180)
-    for addon in ("coredns", "traefik"):
-        kubectl("apply", "--server-side", "--force-conflicts", "-f", "-", input=addon_manifest(addon, built))
-    kubectl("-n", "kube-system", "rollout", "status", "deploy/coredns", "--timeout=180s")
-    kubectl("-n", "traefik", "rollout", "status", "deploy/traefik", "--timeout=180s")
+    install_addons(built)
     say("installing the chart (helm upgrade --install --wait)")
     install_chart(built)
     kubectl("apply", "-n", NAMESPACE, "-f", str(EXAMPLES))

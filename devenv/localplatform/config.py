@@ -26,6 +26,12 @@ POSTGRES_MAJOR = "15"
 COREDNS_VERSION = "v1.14.7"
 TRAEFIK_VERSION = "v3.6.12"
 CRICTL_VERSION = "v1.34.0"  # the newest the Go proxy serves here (1.35.0: 403)
+# Day-two add-ons: resource metrics for the HPA (metrics.k8s.io through the API server's aggregation
+# layer), and the Prometheus Operator (with its config reloader) running Debian's Prometheus, as a
+# kube-prometheus-stack runs upstream's.
+METRICS_SERVER_VERSION = "v0.8.0"
+PROMETHEUS_OPERATOR_VERSION = "v0.91.0"
+PROMETHEUS_VERSION = "v2.42.0"  # Debian bookworm's package; the operator generates a config it reads
 
 HOST = "127.0.0.1"
 
@@ -64,6 +70,8 @@ CLUSTER_NAMESPACE = "tenantry-system"
 # Sockets live under /run: a checkout's path can exceed the 108 bytes a Unix socket path may have.
 # One folder per checkout, so a clone never meets the runtime state another checkout's node left.
 NODE_RUN = Path("/run") / f"tenantry-node-{hashlib.sha1(str(LOCAL).encode()).hexdigest()[:8]}"
+# Folders the node's pods write to (the backup volume): outside the checkout, whose parents may be 0700.
+NODE_DATA = Path("/var/lib") / NODE_RUN.name
 CLUSTER_PORTS = {
     "cluster-postgres": 25432,
     "cluster-etcd": 22379,

@@ -136,14 +136,19 @@ def build_kubernetes(version: str, log: Path) -> None:
     shutil.rmtree(out)
 
 
-def _upstream_go_mod(module: str, version: str, cwd: Path) -> str:
+def _upstream_module(module: str, version: str, cwd: Path | None = None) -> dict:
+    """`go mod download -json` of one module version: where its files and its go.mod are."""
     probe = subprocess.run(["go", "mod", "download", "-json", f"{module}@{version}"], cwd=cwd,
                            capture_output=True, text=True,
                            env={**os.environ, "GOTOOLCHAIN": "local", "GOFLAGS": ""})
     if probe.returncode != 0:
         raise BuildError(f"cannot download Go module {module} {version}: "
                          f"{probe.stderr.strip() or probe.stdout.strip()}")
-    return Path(json.loads(probe.stdout)["GoMod"]).read_text()
+    return json.loads(probe.stdout)
+
+
+def _upstream_go_mod(module: str, version: str, cwd: Path) -> str:
+    return Path(_upstream_module(module, version, cwd)["GoMod"]).read_text()
 
 
 def build_wrapped(name: str, module: str, version: str, package: str, log: Path, ldflags: str = "") -> Path:
@@ -206,9 +211,13 @@ def ensure_all(log_dir: Path) -> dict[str, Path]:
     return binaries()
 
 
+PROMETHEUS_OPERATOR = "github.com/prometheus-operator/prometheus-operator"
+
+
 def ensure_node_tools(log_dir: Path) -> dict[str, Path]:
-    """What only `make cluster` needs: CoreDNS and Traefik (they run in pods, from local images), and
-    crictl, which stops the node's pods through the CRI (network teardown included) at cluster-down."""
+    """What only `make cluster` needs: the add-ons that run in pods from local images (CoreDNS, Traefik,
+    metrics-server, the Prometheus Operator and its config reloader), and crictl, which stops the
+    node's pods through the CRI (network teardown included) at cluster-down."""
     log_dir.mkdir(parents=True, exist_ok=True)
     build_wrapped("crictl", "sigs.k8s.io/cri-tools", config.CRICTL_VERSION, "sigs.k8s.io/cri-tools/cmd/crictl",
                   log_dir / "build-crictl.log")
@@ -217,13 +226,31 @@ def ensure_node_tools(log_dir: Path) -> dict[str, Path]:
     build_wrapped("traefik", "github.com/traefik/traefik/v3", config.TRAEFIK_VERSION,
                   "github.com/traefik/traefik/v3/cmd/traefik", log_dir / "build-traefik.log",
                   ldflags=f"-X github.com/traefik/traefik/v3/pkg/version.Version={config.TRAEFIK_VERSION.lstrip('v')}")
+    build_wrapped("metrics-server", "sigs.k8s.io/metrics-server", config.METRICS_SERVER_VERSION,
+                  "sigs.k8s.io/metrics-server/cmd/metrics-server", log_dir / "build-metrics-server.log",
+                  ldflags=f"-X k8s.io/client-go/pkg/version.gitVersion={config.METRICS_SERVER_VERSION}")
+    version = f"-X github.com/prometheus/common/version.Version={config.PROMETHEUS_OPERATOR_VERSION.lstrip('v')}"
+    for name, command in (("prometheus-operator", "operator"),
+                          ("prometheus-config-reloader", "prometheus-config-reloader")):
+        build_wrapped(name, PROMETHEUS_OPERATOR, config.PROMETHEUS_OPERATOR_VERSION,
+                      f"{PROMETHEUS_OPERATOR}/cmd/{command}", log_dir / f"build-{name}.log", ldflags=version)
     return node_tool_binaries()
 
 
 def node_tool_binaries() -> dict[str, Path]:
     return {"coredns": cached_binary("coredns", config.COREDNS_VERSION),
             "traefik": cached_binary("traefik", config.TRAEFIK_VERSION),
-            "crictl": cached_binary("crictl", config.CRICTL_VERSION)}
+            "crictl": cached_binary("crictl", config.CRICTL_VERSION),
+            "metrics-server": cached_binary("metrics-server", config.METRICS_SERVER_VERSION),
+            "prometheus-operator": cached_binary("prometheus-operator", config.PROMETHEUS_OPERATOR_VERSION),
+            "prometheus-config-reloader": cached_binary("prometheus-config-reloader",
+                                                        config.PROMETHEUS_OPERATOR_VERSION)}
+
+
+def prometheus_operator_source() -> Path:
+    """The Prometheus Operator's module in Go's module cache (downloaded by its build): its CRDs are
+    applied from there, never copied into this repository."""
+    return Path(_upstream_module(PROMETHEUS_OPERATOR, config.PROMETHEUS_OPERATOR_VERSION)["Dir"])
 
 
 def binaries() -> dict[str, Path]:

@@ -10,7 +10,9 @@ an air-gapped cluster's preload:
 - Tenantry's image from the repository's own Dockerfile, by `buildah bud`, unchanged;
 - the chart's third-party images (PgBouncer, Redis, curl) as Debian root filesystems holding the
   commands the chart runs, under `tenantry.local/` names so nobody mistakes them for upstream's;
-- CoreDNS and Traefik from their Go-built binaries, and the pause image from a static C program.
+- the add-ons (CoreDNS, Traefik, metrics-server, the Prometheus Operator and its config reloader)
+  from their Go-built binaries, Prometheus from Debian's package, and the pause image from a static
+  C program.
 
 An image's tag is a hash of its inputs and its docker-archive is cached under that tag, so an image is
 built only when its inputs change; the archives are imported into containerd by `cluster`.
@@ -168,8 +170,11 @@ def dockerfile_bases() -> tuple[Image, ...]:
                          ["--cmd", "node"]))
 
 
-def third_party(name: str, packages: tuple[str, ...], command: str) -> Image:
-    image = debian_image(f"{REGISTRY}/{name}", Rootfs(packages), ["--cmd", command, "--user", "65532:65532"])
+def third_party(name: str, packages: tuple[str, ...], command: str, entrypoint: bool = False) -> Image:
+    """Debian packages under a `tenantry.local/` name; `entrypoint` when the pods pass only arguments
+    (as the Prometheus Operator does to its Prometheus)."""
+    run = ["--entrypoint", json.dumps([command])] if entrypoint else ["--cmd", command]
+    image = debian_image(f"{REGISTRY}/{name}", Rootfs(packages), [*run, "--user", "65532:65532"])
     return replace(image, ref=f"{image.ref}:{image.digest}")
 
 
@@ -189,22 +194,69 @@ def tenantry_image() -> Image:
     return Image(f"{REGISTRY}/tenantry:{digest}", digest, build)
 
 
+def _on_top(base: Image, ref: str, adds: list[tuple[Path, str]], settings: list[str], log: Path) -> None:
+    """`ref` made from `base` (in buildah's storage or built now) plus files and `buildah config`."""
+    if subprocess.run(["buildah", *STORAGE, "inspect", "--type", "image", base.ref], capture_output=True).returncode:
+        base.build(base.ref, log)
+    container = buildah("from", "--pull=never", base.ref, log=log, what=f"buildah from {base.ref}")
+    try:
+        for source, target in adds:
+            buildah("copy", container, str(source), target, log=log, what=f"buildah copy for {ref}")
+        buildah("config", *settings, container, log=log, what=f"buildah config for {ref}")
+        buildah("commit", "--rm", container, ref, log=log, what=f"buildah commit of {ref}")
+    except PlatformError:
+        buildah("rm", container, log=log, what="buildah rm")
+        raise
+
+
+def rebuilt(base: Image, release: str) -> Image:
+    """`base` again under a new tag, differing only in a label: what a patch release without code
+    changes looks like to the cluster (a new image, a new ReplicaSet, every pod replaced)."""
+    digest = _digest(base.digest.encode(), release.encode())
+    settings = ["--label", f"dev.tenantry.release={release}"]
+    return Image(f"{base.ref.rsplit(':', 1)[0]}:{digest}", digest,
+                 lambda ref, log: _on_top(base, ref, [], settings, log))
+
+
+def pgbouncer_exporter_image(tenantry: Image) -> Image:
+    """`localplatform/pgbouncer_exporter.py` on Tenantry's image (psycopg, prometheus-client), run
+    with the chart's exporter flags (see that module for why not an upstream exporter)."""
+    script = config.ROOT / "devenv" / "localplatform" / "pgbouncer_exporter.py"
+    target = "/opt/pgbouncer-exporter/pgbouncer_exporter.py"
+    settings = ["--entrypoint", json.dumps(["python", target]), "--cmd", "[]", "--user", "65532:65532"]
+    digest = _digest(tenantry.digest.encode(), script.read_bytes(), json.dumps(settings).encode())
+    return Image(f"{REGISTRY}/pgbouncer-exporter:{digest}", digest,
+                 lambda ref, log: _on_top(tenantry, ref, [(script, target)], settings, log))
+
+
 def cluster_images() -> dict[str, Image]:
     """Every image the node and the chart run, by role."""
     addons = gotools.node_tool_binaries()
+    tenantry = tenantry_image()
     return {
         "pause": pause_image(),
-        "tenantry": tenantry_image(),
+        "tenantry": tenantry,
         "pgbouncer": third_party("pgbouncer", ("pgbouncer",), "pgbouncer"),
         "redis": third_party("redis", ("redis-server", "redis-tools"), "redis-server"),
         "curl": third_party("curl", ("curl", "ca-certificates"), "curl"),
         "coredns": binary_image("coredns", addons["coredns"], ["-conf", "/etc/coredns/Corefile"]),
         "traefik": binary_image("traefik", addons["traefik"], []),
+        "metrics-server": binary_image("metrics-server", addons["metrics-server"], []),
+        "prometheus-operator": binary_image("prometheus-operator", addons["prometheus-operator"], []),
+        "prometheus-config-reloader": binary_image("prometheus-config-reloader",
+                                                   addons["prometheus-config-reloader"], []),
+        "prometheus": third_party("prometheus", ("prometheus",), "/usr/bin/prometheus", entrypoint=True),
+        "postgres-exporter": third_party("postgres-exporter", ("prometheus-postgres-exporter",),
+                                         "/usr/bin/prometheus-postgres-exporter", entrypoint=True),
+        "redis-exporter": third_party("redis-exporter", ("prometheus-redis-exporter",),
+                                      "/usr/bin/prometheus-redis-exporter", entrypoint=True),
+        "pgbouncer-exporter": pgbouncer_exporter_image(tenantry),
     }
 
 
-def ensure(image: Image) -> Path:
-    """The image's docker-archive, built and exported once per digest."""
+def ensure(image: Image, prune: bool = True) -> Path:
+    """The image's docker-archive, built and exported once per digest; with `prune`, the archives of
+    the image's earlier builds go (not for a `rebuilt` one, which lives beside its base)."""
     if image.archive.exists():
         return image.archive
     IMAGES.mkdir(parents=True, exist_ok=True)
@@ -214,7 +266,10 @@ def ensure(image: Image) -> Path:
     partial.unlink(missing_ok=True)
     buildah("push", image.ref, f"docker-archive:{partial}:{image.ref}", log=log, what=f"export of {image.ref}")
     partial.replace(image.archive)
-    for stale in IMAGES.glob(image.archive.name.rsplit("-", 1)[0] + "-*.tar"):
-        if stale != image.archive:  # an earlier build of the same image: inputs have changed since
+    repository = image.archive.name.rsplit("-", 1)[0]
+    for stale in IMAGES.glob(f"{repository}-*.tar") if prune else ():
+        # An earlier build of the same image (inputs have changed since), not another image whose
+        # name starts alike (prometheus-operator beside prometheus).
+        if stale != image.archive and stale.name.rsplit("-", 1)[0] == repository:
             stale.unlink()
     return image.archive

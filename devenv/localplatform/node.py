@@ -32,6 +32,9 @@ CLIENTS = {
     "kubelet": (f"system:node:{config.NODE_NAME}", "system:nodes"),
     # The API server's client for the kubelet's logs, exec and port-forward endpoints.
     "apiserver-kubelet-client": ("kube-apiserver-kubelet-client", "system:masters"),
+    # The API server's identity towards aggregated API servers (metrics-server): the headers it sets
+    # are trusted only from this name.
+    "front-proxy-client": ("front-proxy-client", None),
 }
 
 PLANE = ControlPlane(
@@ -44,7 +47,16 @@ PLANE = ControlPlane(
                     f"--kubelet-client-key={HOME / 'pki' / 'apiserver-kubelet-client.key'}",
                     f"--kubelet-certificate-authority={HOME / 'pki' / 'ca.crt'}",
                     "--kubelet-preferred-address-types=InternalIP",
-                    "--enable-admission-plugins=NodeRestriction"),
+                    "--enable-admission-plugins=NodeRestriction",
+                    # The aggregation layer, for metrics.k8s.io (the HPA's CPU figures).
+                    f"--requestheader-client-ca-file={HOME / 'pki' / 'ca.crt'}",
+                    "--requestheader-allowed-names=front-proxy-client",
+                    "--requestheader-username-headers=X-Remote-User",
+                    "--requestheader-group-headers=X-Remote-Group",
+                    "--requestheader-extra-headers-prefix=X-Remote-Extra-",
+                    f"--proxy-client-cert-file={HOME / 'pki' / 'front-proxy-client.crt'}",
+                    f"--proxy-client-key-file={HOME / 'pki' / 'front-proxy-client.key'}",
+                    "--enable-aggregator-routing=true"),
     controller_manager_args=(f"--cluster-signing-cert-file={HOME / 'pki' / 'ca.crt'}",
                              f"--cluster-signing-key-file={HOME / 'pki' / 'ca.key'}",
                              "--allocate-node-cidrs=false"))

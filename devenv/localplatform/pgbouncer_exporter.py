@@ -7,6 +7,10 @@ psycopg2 2.8.5, which does not compile on Python 3.11; prometheus-community's is
 the Go module proxy. Unlike the rest of `localplatform` this runs under the project's virtualenv
 (psycopg, prometheus-client): `python -m localplatform.pgbouncer_exporter --dsn ... --port ...`.
 
+It answers to prometheus-community's flag names as well (`--pgBouncer.connectionString`,
+`--web.listen-address`), so `make cluster` runs it as the chart's exporter sidecar, in an image of
+its own made from Tenantry's (which has psycopg and prometheus-client).
+
 Each scrape opens one connection to PgBouncer's admin console, so a restarted PgBouncer shows up as
 `pgbouncer_up 0` for one scrape instead of a dead exporter.
 """
@@ -119,10 +123,16 @@ class PgBouncerCollector:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--dsn", required=True, help="libpq URL of PgBouncer's admin database `pgbouncer`")
+    # prometheus-community's flag names too, so the chart's exporter sidecar can run this one.
+    parser.add_argument("--dsn", "--pgBouncer.connectionString", dest="dsn", required=True,
+                        help="libpq URL of PgBouncer's admin database `pgbouncer`")
     parser.add_argument("--addr", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=9127)
+    parser.add_argument("--web.listen-address", dest="listen", help="[host]:port, instead of --addr and --port")
     args = parser.parse_args()
+    if args.listen:
+        host, _, port = args.listen.rpartition(":")
+        args.addr, args.port = host or "0.0.0.0", int(port)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     REGISTRY.register(PgBouncerCollector(args.dsn))
     start_http_server(args.port, addr=args.addr)

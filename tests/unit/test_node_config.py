@@ -65,41 +65,72 @@ def test_the_egress_guard_passes_pod_to_pod_and_drops_the_rest():
     assert rules[-1] == ["-s", config.POD_CIDR, "-j", "DROP"]
 
 
-@pytest.mark.parametrize("addon", ["coredns", "traefik"])
+ADDON_IMAGES = {role: images.Image(f"tenantry.local/{role}:{role}1", f"{role}1", print)
+                for role in ("coredns", "traefik", "metrics-server", "prometheus-operator",
+                             "prometheus-config-reloader", "prometheus", "postgres-exporter")}
+
+
+@pytest.mark.parametrize("addon", ["coredns", "traefik", "metrics-server", "monitoring"])
 def test_addons_run_local_images_non_root_and_never_pull(addon):
-    built = {"coredns": images.Image("tenantry.local/coredns:c0ffee", "c0ffee", print),
-             "traefik": images.Image("tenantry.local/traefik:7ea", "7ea", print)}
-    documents = list(yaml.safe_load_all(cluster.addon_manifest(addon, built)))
-    deployment = next(d for d in documents if d["kind"] == "Deployment")
-    pod = deployment["spec"]["template"]["spec"]
-    assert pod["securityContext"]["runAsNonRoot"] is True
-    for container in pod["containers"]:
-        assert container["image"] == built[addon].ref and container["imagePullPolicy"] == "Never"
-        assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    documents = list(yaml.safe_load_all(cluster.addon_manifest(addon, ADDON_IMAGES)))
+    local = {image.ref for image in ADDON_IMAGES.values()}
+    for deployment in (d for d in documents if d["kind"] == "Deployment"):
+        pod = deployment["spec"]["template"]["spec"]
+        for container in pod["containers"]:
+            context = {**pod.get("securityContext", {}), **container["securityContext"]}
+            assert context["runAsNonRoot"] is True and context["readOnlyRootFilesystem"] is True
+            assert container["image"] in local and container["imagePullPolicy"] == "Never"
+
+
+def test_the_prometheus_runs_the_local_image_and_selects_what_kube_prometheus_stack_selects():
+    documents = list(yaml.safe_load_all(cluster.addon_manifest("monitoring", ADDON_IMAGES)))
+    prometheus = next(d for d in documents if d["kind"] == "Prometheus")["spec"]
+    assert prometheus["image"] == ADDON_IMAGES["prometheus"].ref and prometheus["imagePullPolicy"] == "Never"
+    assert prometheus["version"] == config.PROMETHEUS_VERSION
+    labels = yaml.safe_load(cluster.VALUES.read_text())["monitoring"]["additionalLabels"]
+    assert prometheus["serviceMonitorSelector"] == prometheus["ruleSelector"] == {"matchLabels": labels}
+    assert prometheus["serviceMonitorNamespaceSelector"] == prometheus["ruleNamespaceSelector"] == {}
 
 
 def test_traefik_listens_on_loopback_and_calls_nobody():
-    built = {"coredns": images.Image("c", "c", print), "traefik": images.Image("t", "t", print)}
-    args = next(d for d in yaml.safe_load_all(cluster.addon_manifest("traefik", built))
+    args = next(d for d in yaml.safe_load_all(cluster.addon_manifest("traefik", ADDON_IMAGES))
                 if d["kind"] == "Deployment")["spec"]["template"]["spec"]["containers"][0]["args"]
     assert f"--entryPoints.web.address=127.0.0.1:{cluster.INGRESS_PORT}" in args
     assert "--global.checknewversion=false" in args and "--global.sendanonymoususage=false" in args
 
 
 def test_coredns_forwards_no_query():
-    built = {"coredns": images.Image("c", "c", print), "traefik": images.Image("t", "t", print)}
-    corefile = next(d for d in yaml.safe_load_all(cluster.addon_manifest("coredns", built))
+    corefile = next(d for d in yaml.safe_load_all(cluster.addon_manifest("coredns", ADDON_IMAGES))
                     if d["kind"] == "ConfigMap")["data"]["Corefile"]
     assert "forward" not in corefile and "rcode NXDOMAIN" in corefile
 
 
+def test_metrics_server_verifies_the_kubelet_with_the_cluster_ca():
+    args = next(d for d in yaml.safe_load_all(cluster.addon_manifest("metrics-server", ADDON_IMAGES))
+                if d["kind"] == "Deployment")["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert "--kubelet-insecure-tls" not in args
+    assert "--kubelet-certificate-authority=/var/run/secrets/kubernetes.io/serviceaccount/ca.crt" in args
+
+
+def test_the_backup_volume_is_the_claim_the_release_names_and_is_kept():
+    documents = {d["kind"]: d for d in yaml.safe_load_all(cluster.addon_manifest("backups", ADDON_IMAGES))}
+    volume, claim = documents["PersistentVolume"], documents["PersistentVolumeClaim"]
+    assert volume["spec"]["local"]["path"] == str(cluster.BACKUP_VOLUME)
+    assert volume["spec"]["persistentVolumeReclaimPolicy"] == "Retain"
+    assert claim["spec"]["volumeName"] == volume["metadata"]["name"]
+    values = yaml.safe_load(cluster.VALUES.read_text())
+    assert claim["metadata"] == {"name": values["backup"]["pvc"], "namespace": cluster.NAMESPACE}
+
+
 def test_the_chart_gets_the_built_images_and_never_pulls():
     built = {role: images.Image(f"tenantry.local/{role}:{role}1", f"{role}1", print)
-             for role in ("tenantry", "pgbouncer", "redis", "curl")}
+             for role in ("tenantry", "pgbouncer", "redis", "curl", "pgbouncer-exporter", "redis-exporter")}
     values = yaml.safe_load(cluster.image_values(built))
     assert values["image"] == {"repository": "tenantry.local/tenantry", "tag": "tenantry1", "pullPolicy": "Never"}
-    assert values["pgbouncer"]["image"] == "tenantry.local/pgbouncer:pgbouncer1"
-    assert values["redis"]["image"] == "tenantry.local/redis:redis1"
+    assert values["pgbouncer"] == {"image": "tenantry.local/pgbouncer:pgbouncer1",
+                                   "exporter": {"image": "tenantry.local/pgbouncer-exporter:pgbouncer-exporter1"}}
+    assert values["redis"] == {"image": "tenantry.local/redis:redis1",
+                               "exporter": {"image": "tenantry.local/redis-exporter:redis-exporter1"}}
     assert values["tests"]["image"] == "tenantry.local/curl:curl1"
 
 
