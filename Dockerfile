@@ -14,6 +14,12 @@ COPY operator ./operator
 RUN pip install --no-cache-dir --prefix=/install .
 
 FROM python:3.11-slim-bookworm
+# pg_dump and pg_restore for the per-tenant backups (the CronJobs' Jobs, the operator's final backup
+# of a Delete policy, restores). Debian bookworm's client is PostgreSQL 15's, and pg_dump refuses a
+# server newer than itself (docs/backups.md says what to do for a newer server).
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends postgresql-client \
+    && rm -rf /var/lib/apt/lists/*
 RUN useradd --uid 10001 --no-create-home --shell /usr/sbin/nologin tenantry
 COPY --from=build /install /usr/local
 COPY --from=frontend /src/node_modules /opt/tenantry/node_modules
