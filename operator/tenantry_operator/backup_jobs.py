@@ -1,22 +1,38 @@
-"""Backups as Jobs of the tenant's CronJob, and `status.lastBackup` from the Job that ran.
+"""Backup requests, backups as Jobs of the tenant's CronJob, and `status.lastBackup` from the Job
+that ran.
 
-In a cluster the backup-now annotation creates a Job from the tenant's backup CronJob, exactly what
-`kubectl create job --from=cronjob/<tenant>-backup` does: the dump is taken by a pod of its own, with
-the CronJob's image, volume and limits, not inside the operator. Every Job of a tenant's CronJob
-(scheduled, annotated or made by hand) carries the `tenantry.dev/tenant` label from the job template,
-so when one finishes the operator records the run it made (the BackupRun row: path, sha256) in the
-Tenant's `status.lastBackup`. `make up` has no kubelet to run a Job and keeps taking the annotated
-backup in the operator's own process (`backups.backup_now`, TENANTRY_BACKUP_NOW=inline).
+`kubectl annotate tenant acme tenantry.dev/backup-now=<any value>` asks for a backup; each value is
+handled once (`status.backupRequest` remembers the last one), so a restart or a resync never repeats
+a backup and a new value asks for another. In a cluster the request creates a Job from the tenant's
+backup CronJob, exactly what `kubectl create job --from=cronjob/tenant-<name>-backup` does: the dump
+is taken by a pod of its own, with the CronJob's image, volume and limits, not inside the operator.
+Every Job of a tenant's CronJob (scheduled, annotated or made by hand) carries the
+`tenantry.dev/tenant` label from the job template, so when one finishes the operator records the run
+it made (the BackupRun row: path, sha256) in the Tenant's `status.lastBackup`. `make up` has no
+kubelet to run a Job and takes the annotated backup in the operator's own process
+(`backups.backup_now`, TENANTRY_BACKUP_NOW=inline).
 
-Pure builders here; `main` wires them to Kopf and the API.
+Pure functions here; `main` wires them to Kopf and the API.
 """
 import hashlib
 from datetime import UTC, datetime
 
 from tenantry_operator import GROUP
 
+ANNOTATION = f"{GROUP}/backup-now"
 TENANT_LABEL = f"{GROUP}/tenant"
 REQUEST_ANNOTATION = f"{GROUP}/backup-request"
+
+
+def pending_request(annotations: dict, status: dict) -> str | None:
+    """The annotation value still to handle, or None (none set, already handled, or no schema yet).
+    Before `status.backupRequest` existed, `lastBackup.request` held the handled value; it no longer
+    can, since a Job made by hand or by the schedule replaces lastBackup."""
+    value = (annotations or {}).get(ANNOTATION)
+    handled = status.get("backupRequest", (status.get("lastBackup") or {}).get("request"))
+    if value is None or not status.get("schema") or value == handled:
+        return None
+    return value
 
 
 def job_name(cronjob_name: str, request: str) -> str:

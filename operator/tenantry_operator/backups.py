@@ -1,10 +1,7 @@
-"""An immediate backup on request: the `tenantry.dev/backup-now` annotation (any value, e.g. a time).
-
-The operator takes it in-process, as it already does for the final backup of a Delete policy: its pod
-mounts the backup storage and has a direct database connection, so the result (path, sha256) lands in
-`status.lastBackup` at once, with no Job to create (no extra RBAC) and none to watch. The CronJob's
-scheduled runs stay in their own pods. Each annotation value is handled once: `lastBackup.request`
-remembers it, so a restart or a resync never repeats a backup, and a new value asks for another.
+"""Backups the operator takes in its own process: the final backup of a Delete policy (deletion),
+and, on `make up`, which has no kubelet to run a Job, the backup-now request
+(TENANTRY_BACKUP_NOW=inline). Its pod mounts the backup storage and has a direct database connection,
+so the result (path, sha256) is known at once. Also: the run a finished backup Job recorded.
 Kopf-free; `main` wires it.
 """
 from datetime import UTC, datetime
@@ -14,19 +11,8 @@ from django.db import close_old_connections
 
 from tenantry.backups.models import BackupRun
 from tenantry.backups.services import take_backup
-from tenantry_operator import GROUP
 from tenantry_operator.backup_jobs import timestamp
 from tenantry_operator.config import OperatorConfig
-
-ANNOTATION = f"{GROUP}/backup-now"
-
-
-def pending_request(annotations: dict, status: dict) -> str | None:
-    """The annotation value still to handle, or None (none set, already handled, or no schema yet)."""
-    value = (annotations or {}).get(ANNOTATION)
-    if value is None or not status.get("schema") or value == (status.get("lastBackup") or {}).get("request"):
-        return None
-    return value
 
 
 def backup_now(schema: str, request: str, config: OperatorConfig) -> dict:

@@ -109,14 +109,15 @@ def release(body, namespace, name, uid, spec, status, **_) -> None:
     metrics.record_phase(uid, None)
 
 
-@kopf.on.event(GROUP, VERSION, PLURAL, annotations={backups.ANNOTATION: kopf.PRESENT},
+@kopf.on.event(GROUP, VERSION, PLURAL, annotations={backup_jobs.ANNOTATION: kopf.PRESENT},
                when=lambda type, meta, status, **_: type != "DELETED" and not meta.get("deletionTimestamp")
-               and backups.pending_request(meta.get("annotations"), status) is not None)
+               and backup_jobs.pending_request(meta.get("annotations"), status) is not None)
 def backup_on_request(body, namespace, name, meta, status, patch, **_) -> None:
     """`kubectl annotate tenant acme tenantry.dev/backup-now=$(date +%s)`: a backup now, in
     status.lastBackup and an event. A watch event, not a change handler: Kopf leaves annotations under
     its own prefix (tenantry.dev) out of the changes it diffs."""
-    request = backups.pending_request(meta.get("annotations"), status)
+    request = backup_jobs.pending_request(meta.get("annotations"), status)
+    patch.status["backupRequest"] = request
     if CONFIG.backup_now == "job":
         cronjob = backup_api.cronjob(namespace, f"tenant-{name}-backup")
         job = backup_jobs.manual_job(cronjob, request)

@@ -2,7 +2,16 @@
 from datetime import UTC, datetime
 from types import SimpleNamespace
 
-from tenantry_operator.backup_jobs import REQUEST_ANNOTATION, finished, job_name, last_backup, manual_job, outdated
+from tenantry_operator.backup_jobs import (
+    ANNOTATION,
+    REQUEST_ANNOTATION,
+    finished,
+    job_name,
+    last_backup,
+    manual_job,
+    outdated,
+    pending_request,
+)
 from tenantry_operator.children import backup_cronjob
 from tenantry_operator.config import OperatorConfig
 
@@ -75,3 +84,22 @@ def test_only_a_new_result_is_recorded():
     assert outdated(started | {"succeeded": True}, "older", "2026-11-30T03:00:00Z")  # history seen again
     assert not outdated(started | {"succeeded": True}, "newer", "2026-12-02T03:00:00Z")
     assert not outdated({}, "first", "2026-12-01T03:00:00Z")
+
+
+def test_a_request_is_pending_once_per_value_and_only_with_a_schema():
+    asked = {ANNOTATION: "v1"}
+    assert pending_request(asked, {"schema": "t_acme"}) == "v1"
+    assert pending_request(asked, {}) is None  # not provisioned yet
+    assert pending_request({}, {"schema": "t_acme"}) is None
+    assert pending_request(asked, {"schema": "t_acme", "backupRequest": "v1"}) is None
+    assert pending_request({ANNOTATION: "v2"}, {"schema": "t_acme", "backupRequest": "v1"}) == "v2"
+
+
+def test_a_job_made_by_hand_does_not_make_a_handled_value_pending_again():
+    status = {"schema": "t_acme", "backupRequest": "v1",
+              "lastBackup": {"request": "by-hand", "job": "by-hand", "succeeded": True}}
+    assert pending_request({ANNOTATION: "v1"}, status) is None
+
+
+def test_a_status_from_before_backup_request_reads_last_backup():
+    assert pending_request({ANNOTATION: "v1"}, {"schema": "t_acme", "lastBackup": {"request": "v1"}}) is None
