@@ -3,7 +3,7 @@ PYTHON ?= python3
 PLATFORM = PYTHONPATH=devenv $(PYTHON) -m localplatform
 PYTEST = .venv/bin/pytest
 
-.PHONY: up down status clean deps lint test test-unit bench chaos pitr-drill loadtest cluster cluster-build cluster-down cluster-bench
+.PHONY: up down status clean deps lint test test-unit bench chaos pitr-drill loadtest cluster cluster-build cluster-down cluster-bench cluster-chaos
 
 up: ## Install what is missing and start the whole platform on 127.0.0.1
 	$(PLATFORM) up
@@ -47,6 +47,9 @@ loadtest: deps ## Locust against `make up`'s tenants: PROFILE=smoke|load|soak; r
 
 chaos: deps ## Break `make up` on purpose under API load, one fault at a time; prints the table (about 2 min)
 	PYTHONPATH=devenv .venv/bin/python -m chaos $(CHAOS_ARGS)
+
+cluster-chaos: deps ## Break `make cluster` on purpose under API load through Traefik: pods, kubelet, containerd, PostgreSQL (~5 min)
+	PYTHONPATH=devenv .venv/bin/python -m chaos.cluster $(CHAOS_ARGS)
 
 pitr-drill: ## Point-in-time recovery drill on scratch clusters (ports 15433/15434, .local/pitr/); about 5 s
 	PYTHONPATH=devenv $(PYTHON) -m localplatform.pitr

@@ -1,10 +1,13 @@
 """Did every Tenant converge to Ready, with one tenant row and one schema each?"""
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import psycopg
 
-from localplatform.stack import kubectl
+from localplatform import stack
+
+Kubectl = Callable[..., str]  # kubectl(*args) -> stdout, for `make up`'s API server or the node's
 
 
 def ready(tenant: dict) -> bool:
@@ -13,11 +16,11 @@ def ready(tenant: dict) -> bool:
                and c.get("observedGeneration") == tenant["metadata"]["generation"] for c in conditions)
 
 
-def tenants(namespace: str) -> list[dict]:
+def tenants(namespace: str, kubectl: Kubectl = stack.kubectl) -> list[dict]:
     return json.loads(kubectl("-n", namespace, "get", "tenants", "-o", "json"))["items"]
 
 
-def wait_ready(namespace: str, names: list[str], timeout: int = 180) -> None:
+def wait_ready(namespace: str, names: list[str], timeout: int = 180, kubectl: Kubectl = stack.kubectl) -> None:
     kubectl("-n", namespace, "wait", "--for=condition=Ready", f"--timeout={timeout}s",
             *[f"tenant/{name}" for name in names])
 
@@ -56,7 +59,7 @@ class Convergence:
         return f"{text}; DUPLICATED: {'; '.join(self.duplicated)}" if self.duplicated else text
 
 
-def converged(namespace: str, database_url: str) -> Convergence:
-    items = tenants(namespace)
+def converged(namespace: str, database_url: str, kubectl: Kubectl = stack.kubectl) -> Convergence:
+    items = tenants(namespace, kubectl)
     return Convergence(sum(map(ready, items)), len(items),
                        tuple(duplicate_tenants(database_url, namespace, items)))

@@ -50,10 +50,11 @@ def recovery_seconds(samples: list[Sample], injected: float) -> float:
     return round(max(bad) - injected, 2) if bad else 0.0
 
 
-def serving(port: int) -> bool:
+def serving(port: int, host: str) -> bool:
+    """/readyz answers 200 at a tenant's host (so through an ingress controller too)."""
     conn = http.client.HTTPConnection(config.HOST, port, timeout=5)
     try:
-        conn.request("GET", "/readyz")
+        conn.request("GET", "/readyz", headers={"Host": host})
         return conn.getresponse().status == 200
     except (OSError, http.client.HTTPException):
         return False
@@ -67,7 +68,7 @@ def run_fault(fault: Fault, load: Load, ledger_check: Callable[[], LedgerCheck],
     failure = note = ""
     try:
         note = str(fault.inject() or "")
-        wait_for(lambda: serving(load.port), "the web app to be ready again", 120, every=0.1)
+        wait_for(lambda: serving(load.port, load.writers[0].host), "the web app to be ready again", 120, every=0.1)
         time.sleep(settle)  # the load keeps going: errors after the restart count too
         converged = fault.converged()
     except PlatformError as err:

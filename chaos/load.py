@@ -1,12 +1,17 @@
 """A small, bounded, threaded API load: each client alternates a project creation with a unique,
-client-generated name and a one-item list, and records every request's outcome and timing."""
+client-generated name and a one-item list, and records every request's outcome and timing. The same
+load runs against `make up`'s gunicorn and, through Traefik, against the node's web pods."""
 import http.client
 import json
 import threading
 import time
 from dataclasses import dataclass
 
+import psycopg
+
 from localplatform import config
+from localplatform.proc import PlatformError
+from localplatform.stack import DEMO_PASSWORD, DEMO_TENANTS
 
 from .ledger import Ledger
 
@@ -17,6 +22,37 @@ class Writer:
     host: str
     schema: str
     token: str
+
+
+def api(port: int, method: str, host: str, path: str, body: dict | None = None,
+        token: str | None = None) -> tuple[int, dict]:
+    conn = http.client.HTTPConnection(config.HOST, port, timeout=20)
+    headers = {"Host": f"{host}:{port}", "Content-Type": "application/json",
+               **({"Authorization": f"Token {token}"} if token else {})}
+    try:
+        conn.request(method, path, body=json.dumps(body) if body else None, headers=headers)
+        response = conn.getresponse()
+        text = response.read()
+        return response.status, json.loads(text) if text else {}
+    finally:
+        conn.close()
+
+
+def demo_writers(port: int, database_url: str) -> list[Writer]:
+    """The demo tenants, signed in as their owners (the password `make up` and `make cluster` set),
+    through whatever serves `port`; their schemas from the database at `database_url`."""
+    writers = []
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        for name in DEMO_TENANTS:
+            host = f"{name}.{config.BASE_DOMAIN}"
+            [schema] = conn.execute("SELECT t.schema_name FROM tenancy_domain d JOIN tenancy_tenant t "
+                                    "ON t.id = d.tenant_id WHERE d.domain = %s", [host]).fetchone()
+            status, body = api(port, "POST", host, "/api/v1/auth/token/",
+                               {"email": f"owner@{name}.example.com", "password": DEMO_PASSWORD})
+            if status != 200:
+                raise PlatformError(f"chaos: cannot sign in as the owner of {host} on port {port} ({status} {body})")
+            writers.append(Writer(host, schema, body["token"]))
+    return writers
 
 
 @dataclass(frozen=True)
