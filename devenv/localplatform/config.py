@@ -27,11 +27,12 @@ COREDNS_VERSION = "v1.14.7"
 TRAEFIK_VERSION = "v3.6.12"
 CRICTL_VERSION = "v1.34.0"  # the newest the Go proxy serves here (1.35.0: 403)
 # Day-two add-ons: resource metrics for the HPA (metrics.k8s.io through the API server's aggregation
-# layer), and the Prometheus Operator (with its config reloader) running Debian's Prometheus, as a
-# kube-prometheus-stack runs upstream's.
+# layer), and the Prometheus Operator (with its config reloader) running a Prometheus built from its
+# module, as a kube-prometheus-stack runs upstream's.
 METRICS_SERVER_VERSION = "v0.8.0"
 PROMETHEUS_OPERATOR_VERSION = "v0.91.0"
-PROMETHEUS_VERSION = "v2.42.0"  # Debian bookworm's package; the operator generates a config it reads
+PROMETHEUS_VERSION = "v3.16.0"
+PROMETHEUS_MODULE_VERSION = "v0.316.0"  # Prometheus 3.x publishes its Go module as v0.3xx
 
 HOST = "127.0.0.1"
 

@@ -151,8 +151,9 @@ def _upstream_go_mod(module: str, version: str, cwd: Path) -> str:
     return Path(_upstream_module(module, version, cwd)["GoMod"]).read_text()
 
 
-def build_wrapped(name: str, module: str, version: str, package: str, log: Path, ldflags: str = "") -> Path:
-    """Build `package` of `module` at `version` into the cache as `name`, once."""
+def build_wrapped(name: str, module: str, version: str, package: str, log: Path, ldflags: str = "",
+                  tags: str = "") -> Path:
+    """Build `package` of `module` at `version` into the cache as `name`, once (with build `tags`)."""
     target = cached_binary(name, version)
     if target.exists():
         return target
@@ -162,7 +163,8 @@ def build_wrapped(name: str, module: str, version: str, package: str, log: Path,
     (src / "go.mod").write_text(wrapper_module_file(name, module, version, replaces))
     (src / "tools.go").write_text(KUBE_TOOLS.format(imports=f'\t_ "{package}"'))
     _go(["mod", "tidy"], src, what, log)
-    _go(["build", "-o", str(src / name), "-ldflags", f"-s -w {ldflags}".strip(), package], src, what, log)
+    _go(["build", "-o", str(src / name), "-ldflags", f"-s -w {ldflags}".strip(), *(["-tags", tags] if tags else []),
+         package], src, what, log)
     _install(src / name, target)
     (src / name).unlink()
     return target
@@ -216,8 +218,8 @@ PROMETHEUS_OPERATOR = "github.com/prometheus-operator/prometheus-operator"
 
 def ensure_node_tools(log_dir: Path) -> dict[str, Path]:
     """What only `make cluster` needs: the add-ons that run in pods from local images (CoreDNS, Traefik,
-    metrics-server, the Prometheus Operator and its config reloader), and crictl, which stops the
-    node's pods through the CRI (network teardown included) at cluster-down."""
+    metrics-server, Prometheus, the Prometheus Operator and its config reloader), and crictl, which
+    stops the node's pods through the CRI (network teardown included) at cluster-down."""
     log_dir.mkdir(parents=True, exist_ok=True)
     build_wrapped("crictl", "sigs.k8s.io/cri-tools", config.CRICTL_VERSION, "sigs.k8s.io/cri-tools/cmd/crictl",
                   log_dir / "build-crictl.log")
@@ -229,6 +231,12 @@ def ensure_node_tools(log_dir: Path) -> dict[str, Path]:
     build_wrapped("metrics-server", "sigs.k8s.io/metrics-server", config.METRICS_SERVER_VERSION,
                   "sigs.k8s.io/metrics-server/cmd/metrics-server", log_dir / "build-metrics-server.log",
                   ldflags=f"-X k8s.io/client-go/pkg/version.gitVersion={config.METRICS_SERVER_VERSION}")
+    # Prometheus itself: Debian's is built without Kubernetes service discovery, which is all the
+    # operator's configuration uses. Prometheus' own build tags leave every other discovery out.
+    build_wrapped("prometheus", "github.com/prometheus/prometheus", config.PROMETHEUS_MODULE_VERSION,
+                  "github.com/prometheus/prometheus/cmd/prometheus", log_dir / "build-prometheus.log",
+                  ldflags=f"-X github.com/prometheus/common/version.Version={config.PROMETHEUS_VERSION.lstrip('v')}",
+                  tags="remove_all_sd,enable_kubernetes_sd")
     version = f"-X github.com/prometheus/common/version.Version={config.PROMETHEUS_OPERATOR_VERSION.lstrip('v')}"
     for name, command in (("prometheus-operator", "operator"),
                           ("prometheus-config-reloader", "prometheus-config-reloader")):
@@ -242,6 +250,7 @@ def node_tool_binaries() -> dict[str, Path]:
             "traefik": cached_binary("traefik", config.TRAEFIK_VERSION),
             "crictl": cached_binary("crictl", config.CRICTL_VERSION),
             "metrics-server": cached_binary("metrics-server", config.METRICS_SERVER_VERSION),
+            "prometheus": cached_binary("prometheus", config.PROMETHEUS_MODULE_VERSION),
             "prometheus-operator": cached_binary("prometheus-operator", config.PROMETHEUS_OPERATOR_VERSION),
             "prometheus-config-reloader": cached_binary("prometheus-config-reloader",
                                                         config.PROMETHEUS_OPERATOR_VERSION)}

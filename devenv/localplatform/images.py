@@ -10,9 +10,9 @@ an air-gapped cluster's preload:
 - Tenantry's image from the repository's own Dockerfile, by `buildah bud`, unchanged;
 - the chart's third-party images (PgBouncer, Redis, curl) as Debian root filesystems holding the
   commands the chart runs, under `tenantry.local/` names so nobody mistakes them for upstream's;
-- the add-ons (CoreDNS, Traefik, metrics-server, the Prometheus Operator and its config reloader)
-  from their Go-built binaries, Prometheus from Debian's package, and the pause image from a static
-  C program.
+- the add-ons (CoreDNS, Traefik, metrics-server, Prometheus, the Prometheus Operator and its config
+  reloader) from their Go-built binaries, the exporters from Debian's packages (the PgBouncer one
+  from this repository, on Tenantry's image), and the pause image from a static C program.
 
 An image's tag is a hash of its inputs and its docker-archive is cached under that tag, so an image is
 built only when its inputs change; the archives are imported into containerd by `cluster`.
@@ -36,9 +36,10 @@ PAUSE_SOURCE = config.ROOT / "devenv" / "cluster" / "pause.c"
 # The files the Dockerfile copies; their content is the Tenantry image's tag.
 DOCKERFILE_INPUTS = ("Dockerfile", ".dockerignore", "package.json", "package-lock.json", "pyproject.toml",
                      "README.md", "app", "operator")
-# Read-only at build time only, so `RUN pip install` and `npm ci` reach the registries through this
-# machine's CA and client settings; none of them ends up in an image.
-BUILD_MOUNTS = ("/etc/ssl/certs/ca-certificates.crt", "/etc/pip.conf", "/etc/npmrc")
+# Read-only at build time only, so `RUN pip install`, `npm ci` and `apt-get install` reach the
+# registries through this machine's CA and client settings; none of them ends up in an image.
+BUILD_MOUNTS = ("/etc/ssl/certs/ca-certificates.crt", "/etc/pip.conf", "/etc/npmrc",
+                "/etc/apt/apt.conf.d/99artifact-registry")
 # Left out of every Debian root filesystem, as the slim images upstream do.
 SLIMMED = ("doc", "man", "info", "locale", "lintian", "linda")
 PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -141,12 +142,14 @@ def debian_image(ref: str, rootfs: Rootfs, settings: list[str]) -> Image:
 
 
 def binary_image(name: str, binary: Path, args: list[str]) -> Image:
-    """A static Go binary alone in an image, run as a non-root uid."""
-    digest = _digest(_file_digest(binary)) if binary.exists() else "missing"
+    """A static Go binary alone in an image, run as a non-root uid, at /bin/<name> as upstream's
+    images have it (the Prometheus Operator runs its config reloader by that path)."""
+    target = f"/bin/{name}"
+    digest = _digest(_file_digest(binary), target.encode()) if binary.exists() else "missing"
 
     def build(ref: str, log: Path) -> None:
-        commit_scratch(ref, log, [(binary, f"/{name}")],
-                       ["--entrypoint", json.dumps([f"/{name}", *args]), "--user", "65532:65532"])
+        commit_scratch(ref, log, [(binary, target)],
+                       ["--entrypoint", json.dumps([target, *args]), "--user", "65532:65532"])
     return Image(f"{REGISTRY}/{name}:{digest}", digest, build)
 
 
@@ -172,7 +175,7 @@ def dockerfile_bases() -> tuple[Image, ...]:
 
 def third_party(name: str, packages: tuple[str, ...], command: str, entrypoint: bool = False) -> Image:
     """Debian packages under a `tenantry.local/` name; `entrypoint` when the pods pass only arguments
-    (as the Prometheus Operator does to its Prometheus)."""
+    (as the exporters' Deployments do)."""
     run = ["--entrypoint", json.dumps([command])] if entrypoint else ["--cmd", command]
     image = debian_image(f"{REGISTRY}/{name}", Rootfs(packages), [*run, "--user", "65532:65532"])
     return replace(image, ref=f"{image.ref}:{image.digest}")
@@ -245,7 +248,7 @@ def cluster_images() -> dict[str, Image]:
         "prometheus-operator": binary_image("prometheus-operator", addons["prometheus-operator"], []),
         "prometheus-config-reloader": binary_image("prometheus-config-reloader",
                                                    addons["prometheus-config-reloader"], []),
-        "prometheus": third_party("prometheus", ("prometheus",), "/usr/bin/prometheus", entrypoint=True),
+        "prometheus": binary_image("prometheus", addons["prometheus"], []),
         "postgres-exporter": third_party("postgres-exporter", ("prometheus-postgres-exporter",),
                                          "/usr/bin/prometheus-postgres-exporter", entrypoint=True),
         "redis-exporter": third_party("redis-exporter", ("prometheus-redis-exporter",),
