@@ -1,20 +1,17 @@
 """How the cluster tests reach the node, as a user would: kubectl and helm with its kubeconfig, HTTP
 through Traefik on loopback."""
 import http.client
-import json
 import statistics
 import uuid
 from dataclasses import dataclass
 
-import psycopg
 import pytest
 
 from chaos.ledger import LedgerCheck, check, stored_writes
-from chaos.load import Load, Sample, Writer
+from chaos.load import Load, Sample, demo_writers
 from harness import run_tool
 from localplatform import cluster, config, node
 from localplatform.proc import PlatformError, wait_for
-from localplatform.stack import DEMO_PASSWORD, DEMO_TENANTS
 
 NAMESPACE = config.CLUSTER_NAMESPACE
 RELEASE = cluster.RELEASE
@@ -59,26 +56,11 @@ def eventually(check, what: str, timeout: float = 120, every: float = 1):
         pytest.fail(str(err), pytrace=False)
 
 
-def demo_writers() -> list[Writer]:
-    """The demo tenants as their owners sign in through Traefik: the API load's clients."""
-    writers = []
-    with psycopg.connect(DIRECT, autocommit=True) as conn:
-        for name in DEMO_TENANTS:
-            host = f"{name}.{config.BASE_DOMAIN}"
-            [schema] = conn.execute("SELECT t.schema_name FROM tenancy_domain d JOIN tenancy_tenant t "
-                                    "ON t.id = d.tenant_id WHERE d.domain = %s", [host]).fetchone()
-            credentials = {"email": f"owner@{name}.example.com", "password": DEMO_PASSWORD}
-            reply = through_ingress(host, "/api/v1/auth/token/", "POST", json.dumps(credentials),
-                                    {"Content-Type": "application/json"})
-            assert reply.status == 200, reply.body
-            writers.append(Writer(host, schema, json.loads(reply.body)["token"]))
-    return writers
-
-
 def api_load(clients: int = 4) -> Load:
     """Writes and reads at the demo tenants through Traefik, until the `with` block ends; every
     acknowledged write is in its ledger (see `ledger_of`)."""
-    return Load(config.CLUSTER_PORTS["ingress"], demo_writers(), f"node-{uuid.uuid4().hex[:6]}-", clients=clients)
+    port = config.CLUSTER_PORTS["ingress"]
+    return Load(port, demo_writers(port, DIRECT), f"node-{uuid.uuid4().hex[:6]}-", clients=clients)
 
 
 def ledger_of(load: Load) -> LedgerCheck:
