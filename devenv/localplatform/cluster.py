@@ -135,6 +135,9 @@ def answers(url: str, host: str) -> bool:
 
 
 def install_chart(built: dict[str, images.Image]) -> None:
+    # Helm installs a chart's crds/ once and never upgrades them: a changed CRD is applied first, as
+    # a platform team does before `helm upgrade` (the chart's README says so).
+    kubectl("apply", "--server-side", "--force-conflicts", "-f", str(config.ROOT / "charts" / "tenantry" / "crds"))
     IMAGE_VALUES.write_text(image_values(built))
     helm("upgrade", "--install", RELEASE, str(config.ROOT / "charts" / "tenantry"), "--namespace", NAMESPACE,
          "--create-namespace", "-f", str(VALUES), "-f", str(IMAGE_VALUES), "--wait", "--timeout", "10m")
