@@ -56,11 +56,11 @@ def eventually(check, what: str, timeout: float = 120, every: float = 1):
         pytest.fail(str(err), pytrace=False)
 
 
-def api_load(clients: int = 4) -> Load:
-    """Writes and reads at the demo tenants through Traefik, until the `with` block ends; every
-    acknowledged write is in its ledger (see `ledger_of`)."""
+def api_load(clients: int = 4, pause: float = 0.02) -> Load:
+    """Writes and reads at the demo tenants through Traefik, until the `with` block ends, each client
+    waiting `pause` seconds between requests; every acknowledged write is in its ledger (`ledger_of`)."""
     port = config.CLUSTER_PORTS["ingress"]
-    return Load(port, demo_writers(port, DIRECT), f"node-{uuid.uuid4().hex[:6]}-", clients=clients)
+    return Load(port, demo_writers(port, DIRECT), f"node-{uuid.uuid4().hex[:6]}-", clients=clients, pause=pause)
 
 
 def ledger_of(load: Load) -> LedgerCheck:

@@ -65,7 +65,8 @@ def test_the_hpa_scales_the_web_pods_up_under_load_and_down_after_without_a_fail
     eventually(lambda: hpa_state()["replicas"] == minimum, f"the web HPA at {minimum} replicas", timeout=300, every=5)
     eventually(lambda: hpa_state()["cpu"] is not None, "metrics-server's CPU figure in the HPA", timeout=120, every=5)
 
-    with api_load(clients=2) as probe:
+    # Light enough that it alone would not keep the HPA above its target.
+    with api_load(clients=2, pause=0.25) as probe:
         began = time.monotonic()
         timeline = Timeline(began)
         timeline.start()
@@ -91,7 +92,7 @@ def test_the_hpa_scales_the_web_pods_up_under_load_and_down_after_without_a_fail
     report("hpa", "\n".join([
         f"web HPA {minimum}..{maximum} replicas; Locust {LOCUST_USERS} users for {LOCUST_SECONDS}s through Traefik "
         f"at acme and globex: {requests} requests, {failed} failed",
-        "probe (2 API clients, a write and a read each turn): "
+        "probe (2 API clients, a write or a read every 0.25 s each): "
         f"before p95 {p95_ms(before)} ms ({len(before)} requests, {failures(before)} failed); "
         f"during p95 {p95_ms(during)} ms ({len(during)}, {failures(during)} failed); "
         f"after p95 {p95_ms(after)} ms ({len(after)}, {failures(after)} failed)",
