@@ -69,6 +69,7 @@ def test_a_helm_upgrade_to_a_new_image_and_back_fails_no_request_and_loses_no_wr
         began = time.monotonic()
         helm_upgrade("--set", f"image.tag={new_tag}")
         eventually(lambda: web_images() == {new.ref}, "only web pods of the new image", timeout=180)
+        migrated, first_pod = migration_finished_before_new_pods(since, new.ref)
         time.sleep(10)  # the old pods' drain is over before the figures are read
         upgraded = time.monotonic()
         helm_upgrade()
@@ -79,7 +80,6 @@ def test_a_helm_upgrade_to_a_new_image_and_back_fails_no_request_and_loses_no_wr
                    + f" ({len(load.samples(began, upgraded))} requests during the upgrade, the rest going back)")
     FIGURES.append(f"  writes acknowledged {ledger.acknowledged}, lost {len(ledger.lost)}, "
                    f"duplicated {len(ledger.duplicated)}")
-    migrated, first_pod = migration_finished_before_new_pods(since, new.ref)
     FIGURES.append(f"  migration Job completed {migrated:%H:%M:%S}, first new web pod created {first_pod:%H:%M:%S}")
 
     assert failures(load.samples(began)) == 0, rolled("upgrade", load, began)
