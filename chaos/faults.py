@@ -13,7 +13,7 @@ import psycopg
 
 from localplatform import config
 from localplatform.components import Component
-from localplatform.proc import PlatformError, read_pid, service_dir, stop, wait_for
+from localplatform.proc import PlatformError, port_open, read_pid, service_dir, stop, wait_for
 from localplatform.stack import kubectl, start_all
 
 
@@ -44,8 +44,11 @@ def kill_worker(web: Component) -> None:
 
 
 def restart(component: Component) -> None:
-    """Stop with the component's own signal (SIGINT is PostgreSQL's fast shutdown) and start it again."""
+    """Stop with the component's own signal (SIGINT is PostgreSQL's fast shutdown) and start it again,
+    once its port is free (a stopped kubelet's listener can outlive its pid for a moment)."""
     stop(component.name, component.stop_signal)
+    wait_for(lambda: not port_open(component.port, component.host), f"{component.title}'s port to close", 20,
+             every=0.1)
     start_all([component])
 
 
