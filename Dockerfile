@@ -16,9 +16,11 @@ RUN pip install --no-cache-dir --prefix=/install .
 FROM python:3.11-slim-bookworm
 # pg_dump and pg_restore for the per-tenant backups (the CronJobs' Jobs, the operator's final backup
 # of a Delete policy, restores). Debian bookworm's client is PostgreSQL 15's, and pg_dump refuses a
-# server newer than itself (docs/backups.md says what to do for a newer server).
+# server newer than itself (docs/backups.md says what to do for a newer server). The major is pinned
+# by the package's name; the exact version is left to Debian's security updates, which replace it.
+# hadolint ignore=DL3008
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends postgresql-client \
+    && apt-get install -y --no-install-recommends postgresql-client-15 \
     && rm -rf /var/lib/apt/lists/*
 RUN useradd --uid 10001 --no-create-home --shell /usr/sbin/nologin tenantry
 COPY --from=build /install /usr/local
