@@ -4,7 +4,7 @@ import json
 import subprocess
 
 import pytest
-from node_client import NAMESPACE, RELEASE, kubectl
+from node_client import NAMESPACE, RELEASE, eventually, kubectl
 
 from localplatform import config, node
 
@@ -21,11 +21,17 @@ def ready(pod: dict) -> bool:
     return any(c["type"] == "Ready" and c["status"] == "True" for c in pod["status"].get("conditions", []))
 
 
+def serving() -> list[dict]:
+    """Pods meant to run: not finished, not on their way out (an HPA scale-down, a chaos test's)."""
+    return [p for p in pods() if p["status"]["phase"] != "Succeeded" and not p["metadata"].get("deletionTimestamp")]
+
+
 def test_every_pod_of_the_node_is_ready_and_on_the_bridge():
-    running = [p for p in pods() if p["status"]["phase"] != "Succeeded"]
+    running = serving()
     names = {p["metadata"]["name"].rsplit("-", 2)[0] for p in running}
-    assert {f"{RELEASE}-web", f"{RELEASE}-operator", f"{RELEASE}-pgbouncer", "coredns", "traefik"} <= names
-    assert [p["metadata"]["name"] for p in running if not ready(p)] == []
+    assert {f"{RELEASE}-web", f"{RELEASE}-operator", f"{RELEASE}-pgbouncer", "coredns", "traefik",
+            "metrics-server", "prometheus-operator"} <= names
+    eventually(lambda: not [p for p in serving() if not ready(p)], "every pod of the node Ready", timeout=120)
     for pod in running:
         expected = config.NODE_IP if pod["spec"].get("hostNetwork") else config.POD_CIDR.rsplit(".", 1)[0] + "."
         assert pod["status"]["podIP"].startswith(expected), pod["metadata"]["name"]
@@ -48,7 +54,10 @@ def test_every_image_is_a_local_build_and_none_was_pulled():
             assert container["image"].startswith("tenantry.local/"), (pod["metadata"]["name"], container["image"])
             assert container["imagePullPolicy"] in ("Never", "IfNotPresent"), pod["metadata"]["name"]
     events = json.loads(kubectl("get", "events", "-A", "-o", "json").stdout)["items"]
-    assert [e["message"] for e in events if e["reason"] in ("Pulling", "Failed", "ErrImageNeverPull")] == []
+    # A Failed event is about an image only when it says so (a restarted kubelet reports others).
+    pulls = [e["message"] for e in events if e["reason"] in ("Pulling", "ErrImagePull", "ErrImageNeverPull")
+             or e["reason"] == "Failed" and "image" in e["message"].lower()]
+    assert pulls == []
 
 
 def test_the_image_runs_as_uid_10001_with_a_read_only_root():
