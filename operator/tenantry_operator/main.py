@@ -99,7 +99,11 @@ def admit(namespace, name, spec, **_) -> None:
 
 
 if CONFIG.webhook_port:
-    kopf.on.validate(GROUP, VERSION, PLURAL, operations=["CREATE", "UPDATE"], ignore_failures=True)(admit)
+    # persistent: an operator pod that stops must leave the webhook in the configuration. Kopf removes
+    # the others on exit, and in a rolling update or a deleted leader the old pod exits after its
+    # replacement has registered, leaving `kubectl apply` unvalidated until the next operator start.
+    kopf.on.validate(GROUP, VERSION, PLURAL, operations=["CREATE", "UPDATE"], ignore_failures=True,
+                     persistent=True)(admit)
 
 
 @kopf.on.delete(GROUP, VERSION, PLURAL)

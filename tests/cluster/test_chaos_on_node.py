@@ -4,6 +4,7 @@ restarted) under the API load through Traefik. Errors may happen while a fault l
 container's requests in flight); what must not: an acknowledged write lost or stored twice, a fault
 the node does not recover from, a Tenant that does not converge. The table goes to
 .local/cluster/reports/cluster-chaos.txt."""
+import json
 import uuid
 
 import pytest
@@ -28,3 +29,8 @@ def test_no_fault_of_the_node_loses_a_write_or_leaves_a_tenant_behind():
     assert [r.fault for r in rows] == [f.name for f in NODE.faults(list(NODE.fault_names), names)]
     assert [(r.fault, r.failure, r.lost, r.duplicates, str(r.converged)) for r in rows if not r.ok] == []
     assert not final.lost and not final.duplicated
+    # The operator's pods came and went (the leader deleted, the kubelet restarted): the admission
+    # webhook they share is still registered.
+    webhooks = json.loads(kubectl("get", "validatingwebhookconfiguration", f"tenantry.dev.{NAMESPACE}",
+                                  "-o", "json").stdout).get("webhooks") or []
+    assert [w["name"] for w in webhooks], "the Tenant webhook left the configuration with an operator pod"
