@@ -42,7 +42,8 @@ def scratch():
              "-f", cluster.VALUES, "-f", cluster.IMAGE_VALUES, "--set", f"database.name={database}",
              "--set", "operator.replicas=1", "--set", "pgbouncer.replicas=1", "--set", "web.ingress.enabled=false",
              # The backup volume's claim lives in the demo release's namespace: this one gets emptyDirs.
-             "--set", "backup.pvc=",
+             # Two web pods from the start, not the HPA's one until it first acts.
+             "--set", "backup.pvc=", "--set", "web.autoscaling.enabled=false",
              "--wait", "--timeout", "8m")
         yield name
     finally:
