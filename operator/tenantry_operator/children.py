@@ -18,8 +18,13 @@ def owner_reference(name: str, uid: str) -> dict:
             "controller": True, "blockOwnerDeletion": True}
 
 
+def child_name(tenant: str, kind_suffix: str = "") -> str:
+    """`tenant-<name>` for the Ingress, `tenant-<name>-backup` for the CronJob."""
+    return f"tenant-{tenant}-{kind_suffix}" if kind_suffix else f"tenant-{tenant}"
+
+
 def _metadata(kind_suffix: str, tenant: str, namespace: str, uid: str, annotations: dict | None = None) -> dict:
-    meta = {"name": f"tenant-{tenant}-{kind_suffix}" if kind_suffix else f"tenant-{tenant}",
+    meta = {"name": child_name(tenant, kind_suffix),
             "namespace": namespace,
             "labels": {"app.kubernetes.io/managed-by": MANAGED_BY, "app.kubernetes.io/part-of": "tenantry",
                        f"{GROUP}/tenant": tenant},

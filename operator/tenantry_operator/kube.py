@@ -47,8 +47,14 @@ class Backups:
             if exc.status != 409:
                 raise
 
-    def tenant(self, namespace: str, name: str) -> dict:
-        return self.custom.get_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, name)
+    def tenant(self, namespace: str, name: str) -> dict | None:
+        """The Tenant, or None when it is gone."""
+        try:
+            return self.custom.get_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, name)
+        except kubernetes.client.ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise
 
     def record(self, namespace: str, name: str, last_backup: dict) -> None:
         self.custom.patch_namespaced_custom_object_status(GROUP, VERSION, namespace, PLURAL, name,

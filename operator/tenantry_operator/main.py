@@ -15,6 +15,7 @@ django.setup()  # the provisioning service is Django code; settings come from th
 
 from tenantry_operator import GROUP, PLURAL, VERSION, backup_jobs, backups, metrics  # noqa: E402
 from tenantry_operator.admission import problems  # noqa: E402
+from tenantry_operator.children import child_name  # noqa: E402
 from tenantry_operator.conditions import transitions  # noqa: E402
 from tenantry_operator.config import OperatorConfig  # noqa: E402
 from tenantry_operator.deletion import delete_tenant  # noqa: E402
@@ -123,7 +124,7 @@ def backup_on_request(body, namespace, name, meta, status, patch, **_) -> None:
     request = backup_jobs.pending_request(meta.get("annotations"), status)
     patch.status["backupRequest"] = request
     if CONFIG.backup_now == "job":
-        cronjob = backup_api.cronjob(namespace, f"tenant-{name}-backup")
+        cronjob = backup_api.cronjob(namespace, child_name(name, "backup"))
         job = backup_jobs.manual_job(cronjob, request)
         backup_api.start(job)
         patch.status["lastBackup"] = {"request": request, "job": job["metadata"]["name"],
@@ -133,7 +134,11 @@ def backup_on_request(body, namespace, name, meta, status, patch, **_) -> None:
         return
     last = backups.backup_now(status["schema"], request, CONFIG)
     patch.status["lastBackup"] = last
-    kopf.event(body, type="Normal" if last["succeeded"] else "Warning",
+    _report_backup(body, last)
+
+
+def _report_backup(tenant, last: dict) -> None:
+    kopf.event(tenant, type="Normal" if last["succeeded"] else "Warning",
                reason="BackupTaken" if last["succeeded"] else "BackupFailed",
                message=f"backup {last['path'] or 'failed'}: {last['message']}")
 
@@ -145,12 +150,10 @@ def record_backup_job(namespace, name, labels, annotations, status, logger, **_)
     --from`): its run goes to the Tenant's status.lastBackup, unless a later one is there already."""
     tenant = backup_api.tenant(namespace, labels[backup_jobs.TENANT_LABEL])
     started = status.get("startTime") or ""
-    if backup_jobs.outdated(tenant.get("status", {}).get("lastBackup") or {}, name, started):
-        return
+    if tenant is None or backup_jobs.outdated(tenant.get("status", {}).get("lastBackup") or {}, name, started):
+        return  # the Tenant is gone (its CronJob's Jobs go with it), or nothing new to record
     run = backups.run_since(tenant.get("status", {}).get("schema", ""), started)
     last = backup_jobs.last_backup(name, annotations, backup_jobs.finished(status), run, datetime.now(UTC))
     backup_api.record(namespace, tenant["metadata"]["name"], last)
-    kopf.event(tenant, type="Normal" if last["succeeded"] else "Warning",
-               reason="BackupTaken" if last["succeeded"] else "BackupFailed",
-               message=f"backup {last['path'] or 'failed'}: {last['message']}")
+    _report_backup(tenant, last)
     logger.info("backup Job %s of tenant %s: %s", name, tenant["metadata"]["name"], last["message"])
