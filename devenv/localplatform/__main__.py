@@ -1,7 +1,8 @@
 """`python -m localplatform COMMAND`: what the Makefile targets call."""
+import shutil
 import sys
 
-from . import cluster, stack
+from . import cluster, config, stack
 from .deps import ensure_all
 from .proc import PlatformError
 
@@ -9,6 +10,7 @@ from .proc import PlatformError
 def clean() -> None:
     cluster.down()
     stack.clean()
+    shutil.rmtree(config.NODE_DATA, ignore_errors=True)  # the node's backup volume, outside .local
 
 
 COMMANDS = {"up": stack.up, "down": lambda: stack.down(cluster.components()), "clean": clean, "deps": ensure_all,
