@@ -120,9 +120,10 @@ def rootfs_tar(rootfs: Rootfs, log: Path) -> Path:
     return tar
 
 
-def commit_scratch(ref: str, log: Path, adds: list[tuple[Path, str]], settings: list[str]) -> None:
-    """An image from scratch: files or root-filesystem tars added at their paths, then `buildah config`."""
-    container = buildah("from", "scratch", log=log, what=f"buildah from scratch for {ref}")
+def commit(base: str, ref: str, log: Path, adds: list[tuple[Path, str]], settings: list[str]) -> None:
+    """`ref` made from `base` ("scratch" or an image in buildah's storage): files or root-filesystem
+    tars added at their paths, then `buildah config`."""
+    container = buildah("from", "--pull=never", base, log=log, what=f"buildah from {base} for {ref}")
     try:
         for source, target in adds:
             buildah("add", container, str(source), target, log=log, what=f"buildah add for {ref}")
@@ -133,10 +134,18 @@ def commit_scratch(ref: str, log: Path, adds: list[tuple[Path, str]], settings: 
         raise
 
 
+def in_storage(image: Image, log: Path) -> str:
+    """`image` in buildah's storage, built now if it is not (an archive alone is not enough to build
+    on); returns its reference."""
+    if subprocess.run(["buildah", *STORAGE, "inspect", "--type", "image", image.ref], capture_output=True).returncode:
+        image.build(image.ref, log)
+    return image.ref
+
+
 def debian_image(ref: str, rootfs: Rootfs, settings: list[str]) -> Image:
     def build(ref: str, log: Path) -> None:
         tar = rootfs_tar(rootfs, log)
-        commit_scratch(ref, log, [(tar, "/")], ["--env", f"PATH={PATH}", "--env", "LANG=C.UTF-8", *settings])
+        commit("scratch", ref, log, [(tar, "/")], ["--env", f"PATH={PATH}", "--env", "LANG=C.UTF-8", *settings])
         tar.unlink()  # the image holds it now
     return Image(ref, _digest(rootfs.digest().encode(), json.dumps(settings).encode()), build)
 
@@ -148,7 +157,7 @@ def binary_image(name: str, binary: Path, args: list[str]) -> Image:
     digest = _digest(_file_digest(binary), target.encode()) if binary.exists() else "missing"
 
     def build(ref: str, log: Path) -> None:
-        commit_scratch(ref, log, [(binary, target)],
+        commit("scratch", ref, log, [(binary, target)],
                        ["--entrypoint", json.dumps([target, *args]), "--user", "65532:65532"])
     return Image(f"{REGISTRY}/{name}:{digest}", digest, build)
 
@@ -159,7 +168,7 @@ def pause_image() -> Image:
     def build(ref: str, log: Path) -> None:
         binary = IMAGES / f"pause-{digest}"
         _run(["gcc", "-static", "-Os", "-s", "-o", str(binary), str(PAUSE_SOURCE)], log, "gcc of pause.c")
-        commit_scratch(ref, log, [(binary, "/pause")], ["--entrypoint", '["/pause"]', "--user", "65535:65535"])
+        commit("scratch", ref, log, [(binary, "/pause")], ["--entrypoint", '["/pause"]', "--user", "65535:65535"])
         binary.unlink()
     return Image(f"{REGISTRY}/pause:{digest}", digest, build)
 
@@ -187,29 +196,12 @@ def tenantry_image() -> Image:
 
     def build(ref: str, log: Path) -> None:
         for base in bases:
-            if subprocess.run(["buildah", *STORAGE, "inspect", "--type", "image", base.ref],
-                              capture_output=True).returncode != 0:
-                base.build(base.ref, log)
+            in_storage(base, log)
         mounts = [f"--volume={path}:{path}:ro" for path in BUILD_MOUNTS if Path(path).exists()]
         buildah("bud", "--pull=never", "--network=host", "--layers", *mounts, "--tag", ref,
                 "--file", str(config.ROOT / "Dockerfile"), str(config.ROOT), log=log,
                 what="buildah bud of the Dockerfile", capture=False)
     return Image(f"{REGISTRY}/tenantry:{digest}", digest, build)
-
-
-def _on_top(base: Image, ref: str, adds: list[tuple[Path, str]], settings: list[str], log: Path) -> None:
-    """`ref` made from `base` (in buildah's storage or built now) plus files and `buildah config`."""
-    if subprocess.run(["buildah", *STORAGE, "inspect", "--type", "image", base.ref], capture_output=True).returncode:
-        base.build(base.ref, log)
-    container = buildah("from", "--pull=never", base.ref, log=log, what=f"buildah from {base.ref}")
-    try:
-        for source, target in adds:
-            buildah("copy", container, str(source), target, log=log, what=f"buildah copy for {ref}")
-        buildah("config", *settings, container, log=log, what=f"buildah config for {ref}")
-        buildah("commit", "--rm", container, ref, log=log, what=f"buildah commit of {ref}")
-    except PlatformError:
-        buildah("rm", container, log=log, what="buildah rm")
-        raise
 
 
 def rebuilt(base: Image, release: str) -> Image:
@@ -218,7 +210,7 @@ def rebuilt(base: Image, release: str) -> Image:
     digest = _digest(base.digest.encode(), release.encode())
     settings = ["--label", f"dev.tenantry.release={release}"]
     return Image(f"{base.ref.rsplit(':', 1)[0]}:{digest}", digest,
-                 lambda ref, log: _on_top(base, ref, [], settings, log))
+                 lambda ref, log: commit(in_storage(base, log), ref, log, [], settings))
 
 
 def pgbouncer_exporter_image(tenantry: Image) -> Image:
@@ -229,7 +221,7 @@ def pgbouncer_exporter_image(tenantry: Image) -> Image:
     settings = ["--entrypoint", json.dumps(["python", target]), "--cmd", "[]", "--user", "65532:65532"]
     digest = _digest(tenantry.digest.encode(), script.read_bytes(), json.dumps(settings).encode())
     return Image(f"{REGISTRY}/pgbouncer-exporter:{digest}", digest,
-                 lambda ref, log: _on_top(tenantry, ref, [(script, target)], settings, log))
+                 lambda ref, log: commit(in_storage(tenantry, log), ref, log, [(script, target)], settings))
 
 
 def cluster_images() -> dict[str, Image]:

@@ -6,6 +6,7 @@ import subprocess
 import pytest
 from node_client import NAMESPACE, RELEASE, eventually, kubectl
 
+from chaos.cluster import ready
 from localplatform import config, node
 
 # The first test brings the node up (the chart installed, the demo Tenants Ready): minutes, not seconds.
@@ -15,10 +16,6 @@ pytestmark = [pytest.mark.usefixtures("the_node"), pytest.mark.timeout(900)]
 def pods(namespace: str | None = None) -> list[dict]:
     scope = ["-n", namespace] if namespace else ["-A"]
     return json.loads(kubectl("get", "pods", *scope, "-o", "json").stdout)["items"]
-
-
-def ready(pod: dict) -> bool:
-    return any(c["type"] == "Ready" and c["status"] == "True" for c in pod["status"].get("conditions", []))
 
 
 def serving() -> list[dict]:

@@ -7,6 +7,7 @@ import uuid
 import pytest
 from node_client import NAMESPACE, RELEASE, eventually, helm, kubectl
 
+from chaos.cluster import ready
 from localplatform import cluster, config
 from localplatform.components import psql_admin
 
@@ -21,9 +22,7 @@ def web_pods(namespace: str, release: str) -> dict[str, bool]:
     items = json.loads(kubectl("-n", namespace, "get", "pods", "-l",
                                f"app.kubernetes.io/instance={release},app.kubernetes.io/component=web",
                                "-o", "json").stdout)["items"]
-    return {p["metadata"]["name"]: any(c["type"] == "Ready" and c["status"] == "True"
-                                       for c in p["status"].get("conditions", []))
-            for p in items if not p["metadata"].get("deletionTimestamp")}
+    return {p["metadata"]["name"]: ready(p) for p in items if not p["metadata"].get("deletionTimestamp")}
 
 
 def test_helm_test_of_the_demo_release_passes():
