@@ -60,6 +60,11 @@ class OperatorConfig:
     webhook_ca: str | None = None
     # The namespace this operator serves: its webhook leaves Tenants of other namespaces alone.
     watch_namespace: str | None = None
+    # Fleet migrations: how often every schema is surveyed (and behind ones rolled out), on how many
+    # connections at once, and how long a schema that failed waits before the operator tries it again.
+    fleet_interval_seconds: float = 30
+    migration_parallel: int = 4
+    migration_retry_seconds: float = 300
     # Prometheus metrics: off when no port is given.
     metrics_port: int | None = None
     metrics_addr: str = "0.0.0.0"
@@ -107,6 +112,9 @@ class OperatorConfig:
             webhook_key=environ.get("TENANTRY_WEBHOOK_KEY") or None,
             webhook_ca=environ.get("TENANTRY_WEBHOOK_CA") or None,
             watch_namespace=environ.get("TENANTRY_WATCH_NAMESPACE") or None,
+            fleet_interval_seconds=_seconds(environ, "TENANTRY_FLEET_INTERVAL_SECONDS", 30),
+            migration_parallel=max(1, int(_seconds(environ, "TENANTRY_MIGRATION_PARALLEL", 4))),
+            migration_retry_seconds=_seconds(environ, "TENANTRY_MIGRATION_RETRY_SECONDS", 300),
             metrics_port=port("TENANTRY_METRICS_PORT", None),
             metrics_addr=environ.get("TENANTRY_METRICS_ADDR", "0.0.0.0"),
         )

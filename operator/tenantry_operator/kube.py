@@ -59,3 +59,23 @@ class Backups:
     def record(self, namespace: str, name: str, last_backup: dict) -> None:
         self.custom.patch_namespaced_custom_object_status(GROUP, VERSION, namespace, PLURAL, name,
                                                           {"status": {"lastBackup": last_backup}})
+
+
+class Tenants:
+    """The fleet loop's API calls: list the Tenants (one call for the fleet) and patch one's status."""
+
+    def __init__(self) -> None:
+        self.custom = kubernetes.client.CustomObjectsApi()
+
+    def list(self, namespace: str | None) -> list[dict]:
+        if namespace:
+            return self.custom.list_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL)["items"]
+        return self.custom.list_cluster_custom_object(GROUP, VERSION, PLURAL)["items"]
+
+    def patch_status(self, namespace: str, name: str, status: dict) -> None:
+        try:
+            self.custom.patch_namespaced_custom_object_status(GROUP, VERSION, namespace, PLURAL, name,
+                                                              {"status": status})
+        except kubernetes.client.ApiException as exc:
+            if exc.status != 404:  # deleted since the list: nothing to show it on
+                raise

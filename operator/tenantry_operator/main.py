@@ -4,8 +4,11 @@ Kopf's own bookkeeping (progress, last-handled spec) goes to annotations under t
 `.status` holds only API-convention fields that we write ourselves. Every change of a condition
 becomes a Kubernetes event on the Tenant.
 """
+import contextvars
 import logging
+import os
 import random
+import threading
 from datetime import UTC, datetime
 
 import django
@@ -13,13 +16,14 @@ import kopf
 
 django.setup()  # the provisioning service is Django code; settings come from the environment
 
-from tenantry_operator import GROUP, PLURAL, VERSION, backup_jobs, backups, metrics  # noqa: E402
+from tenantry_operator import GROUP, PLURAL, VERSION, backup_jobs, backups, metrics, migration_status  # noqa: E402
 from tenantry_operator.admission import problems  # noqa: E402
 from tenantry_operator.children import child_name  # noqa: E402
-from tenantry_operator.conditions import transitions  # noqa: E402
+from tenantry_operator.conditions import set_condition, transitions  # noqa: E402
 from tenantry_operator.config import OperatorConfig  # noqa: E402
 from tenantry_operator.deletion import delete_tenant  # noqa: E402
-from tenantry_operator.kube import Applier, Backups, load_configuration  # noqa: E402
+from tenantry_operator.fleet import FleetLoop  # noqa: E402
+from tenantry_operator.kube import Applier, Backups, Tenants, load_configuration  # noqa: E402
 from tenantry_operator.reconcile import Outcome, Resource, reconcile  # noqa: E402
 from tenantry_operator.webhook import WebhookServer  # noqa: E402
 
@@ -27,11 +31,12 @@ CONFIG = OperatorConfig.from_env()
 RETRY_DELAY_SECONDS = 10
 applier: Applier | None = None
 backup_api: Backups | None = None
+fleet: FleetLoop | None = None
 
 
 @kopf.on.startup()
 def configure(settings: kopf.OperatorSettings, **_) -> None:
-    global applier, backup_api
+    global applier, backup_api, fleet
     settings.persistence.finalizer = f"{GROUP}/finalizer"
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=GROUP)
     settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
@@ -50,6 +55,26 @@ def configure(settings: kopf.OperatorSettings, **_) -> None:
             certfile=CONFIG.webhook_cert, pkeyfile=CONFIG.webhook_key, cafile=CONFIG.webhook_ca)
         # Kopf keeps this ValidatingWebhookConfiguration in step with the handlers below.
         settings.admission.managed = f"{GROUP}.{CONFIG.watch_namespace or 'all'}"
+    fleet = FleetLoop(CONFIG, Tenants(), applier.apply, _post_event,
+                      namespace=CONFIG.watch_namespace or os.environ.get("POD_NAMESPACE", "default"))
+    # A thread (rollouts block on the database), in a copy of this context so that it can post events.
+    threading.Thread(target=contextvars.copy_context().run, args=(fleet.run,), name="fleet", daemon=True).start()
+
+
+@kopf.on.cleanup()
+def stop_fleet(**_) -> None:
+    if fleet:
+        fleet.stopping.set()
+
+
+def _post_event(obj: dict, type_: str, reason: str, message: str) -> None:
+    kopf.event(obj, type=type_, reason=reason, message=message)
+
+
+def _report_transitions(body, old: list[dict], new: list[dict]) -> None:
+    for changed in transitions(old, new):
+        kopf.event(body, type="Normal" if changed["status"] == "True" else "Warning",
+                   reason=changed["reason"], message=f"{changed['type']}: {changed['message']}")
 
 
 def _reconcile(trigger: str, body, namespace, name, uid, spec, meta, status, patch) -> Outcome:
@@ -63,9 +88,7 @@ def _reconcile(trigger: str, body, namespace, name, uid, spec, meta, status, pat
     metrics.record_phase(uid, result.status["phase"],
                          since=metrics.not_ready_since(result.status, meta["creationTimestamp"]))
     patch.status.update(result.status)
-    for changed in transitions(tenant.status.get("conditions") or [], result.status["conditions"]):
-        kopf.event(body, type="Normal" if changed["status"] == "True" else "Warning",
-                   reason=changed["reason"], message=f"{changed['type']}: {changed['message']}")
+    _report_transitions(body, tenant.status.get("conditions") or [], result.status["conditions"])
     return result
 
 
@@ -86,6 +109,19 @@ def repair_drift(body, namespace, name, uid, spec, meta, status, patch, **_) -> 
     """The same idempotent pass on a timer: an edited or deleted child is applied again, a vanished
     schema is reported (SchemaMissing), a fixed one goes back to Ready."""
     _reconcile("timer", body, namespace, name, uid, spec, meta, status, patch)
+
+
+@kopf.on.event(GROUP, VERSION, PLURAL,
+               when=lambda type, meta, status, **_: type != "DELETED" and not meta.get("deletionTimestamp")
+               and migration_status.condition_outdated(status))
+def show_migration_state(body, meta, status, patch, **_) -> None:
+    """The fleet loop changed status.migrations: the Migrated condition follows at once, not at the
+    next reconcile pass (which derives it the same way)."""
+    old = status.get("conditions") or []
+    ok, reason, message = migration_status.condition(status["migrations"])
+    new = set_condition(old, "Migrated", ok, reason, message, meta["generation"])
+    patch.status["conditions"] = new
+    _report_transitions(body, old, new)
 
 
 def admit(namespace, name, spec, **_) -> None:

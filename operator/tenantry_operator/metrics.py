@@ -27,6 +27,26 @@ OLDEST_NOT_READY = Gauge("tenantry_operator_oldest_not_ready_seconds",
                          "Age of the not-Ready state of the tenant that has been not Ready longest; 0 when all are.")
 # Computed at scrape time, so the age grows between the reconcile passes of a stuck tenant.
 OLDEST_NOT_READY.set_function(lambda: oldest_not_ready_seconds(time.time()))
+# Fleet migrations: a handful of series whatever the number of tenants (versions are few at a time).
+FLEET_TENANTS = Gauge("tenantry_operator_fleet_tenants",
+                      "Tenants whose schema has every migration (current), lacks some (behind), or lacks some "
+                      "after a failed attempt (failed).", ["state"])
+FLEET_STATES = ("current", "behind", "failed")
+FLEET_VERSIONS = Gauge("tenantry_operator_fleet_tenants_by_version",
+                       "Tenants whose schema stands at each migration version.", ["version"])
+FLEET_TARGET = Gauge("tenantry_operator_fleet_target_info", "The deployed code's migration version.", ["version"])
+FLEET_SURVEY_SECONDS = Histogram("tenantry_operator_fleet_survey_duration_seconds",
+                                 "Time of one survey of every tenant schema's migrations.",
+                                 buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+ROLLOUT_RUNNING = Gauge("tenantry_operator_rollout_running", "1 while a rollout migrates schemas.")
+ROLLOUT_HELD = Gauge("tenantry_operator_rollout_held",
+                     "1 while the rollout is held because a canary tenant failed to migrate.")
+ROLLOUT_SCHEMAS = Counter("tenantry_operator_rollout_schemas_total",
+                          "Schemas a rollout worked on, by result (moved: changed by another runner meanwhile).",
+                          ["result"])
+ROLLOUT_RESULTS = ("migrated", "failed", "moved")
+ROLLOUT_PROGRESS = Gauge("tenantry_operator_rollout_last_progress_timestamp_seconds",
+                         "When no tenant was last behind, or a rollout last migrated a schema (Unix time).")
 PHASES = ("Pending", "Provisioning", "Ready", "Suspended", "Failed", "Terminating")
 # Phases a tenant is meant to stay in; every other one is on its way somewhere, or stuck.
 SETTLED = ("Ready", "Suspended")
@@ -41,6 +61,11 @@ def serve(port: int, addr: str) -> None:
         TENANTS.labels(phase).set(0)
     for result in ADMISSION_RESULTS:  # from 0, so increase() sees the first one (an alert watches "unchecked")
         ADMISSIONS.labels(result)
+    for state in FLEET_STATES:
+        FLEET_TENANTS.labels(state).set(0)
+    for result in ROLLOUT_RESULTS:
+        ROLLOUT_SCHEMAS.labels(result)
+    ROLLOUT_PROGRESS.set(time.time())
     start_http_server(port, addr=addr)
 
 
@@ -78,6 +103,18 @@ def record_phase(uid: str, phase: str | None, since: float | None = None) -> Non
             counts[value] = counts.get(value, 0) + 1
     for phase, count in counts.items():
         TENANTS.labels(phase).set(count)
+
+
+def record_fleet(summary: dict) -> None:
+    for state in FLEET_STATES:
+        FLEET_TENANTS.labels(state).set(summary[state])
+    FLEET_VERSIONS.clear()
+    for version, count in summary["versions"].items():
+        FLEET_VERSIONS.labels(version).set(count)
+    FLEET_TARGET.clear()
+    FLEET_TARGET.labels(summary["target"]).set(1)
+    if not summary["behind"] and not summary["failed"]:
+        ROLLOUT_PROGRESS.set(time.time())
 
 
 @contextmanager

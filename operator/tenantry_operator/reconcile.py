@@ -14,7 +14,7 @@ from kubernetes.client.exceptions import ApiException
 
 from tenantry.tenancy import naming
 from tenantry.tenancy.services import ProvisioningConflict, TenantSpec, is_settled, provision_tenant
-from tenantry_operator import children, metrics
+from tenantry_operator import children, metrics, migration_status
 from tenantry_operator.conditions import is_true, set_condition
 from tenantry_operator.config import OperatorConfig
 from tenantry_operator.spec import tenant_spec
@@ -60,6 +60,12 @@ def reconcile(tenant: Resource, config: OperatorConfig, apply: Callable[[dict], 
     def skip_later_steps(reason: str) -> None:
         for step in STEPS[1:]:
             mark(step, False, reason, "waits for the schema")
+
+    # Migrated says what the fleet loop last found (status.migrations); it does not gate Ready: a
+    # tenant behind during a rollout is still served, by code that works with its schema.
+    migrated = migration_status.condition(tenant.status.get("migrations"))
+    if migrated:
+        mark("Migrated", *migrated)
 
     try:
         wanted = tenant_spec(tenant.namespace, tenant.name, tenant.spec, config.base_domain)

@@ -19,4 +19,5 @@ def tenant_spec(namespace: str, name: str, spec: dict, base_domain: str) -> Tena
         suspended=bool(spec.get("suspended", False)),
         owner_email=(spec.get("owner") or {}).get("email"),
         backups_enabled=bool((spec.get("backup") or {}).get("enabled", True)),
+        canary=bool((spec.get("migrations") or {}).get("canary", False)),
     ).validated()

@@ -17,6 +17,13 @@ class Tenant(TenantMixin):
     state = models.CharField(max_length=20, choices=State.choices, default=State.PROVISIONING)
     # spec.backup.enabled: a tenant that chose no backups is not overdue for one (tenantry.backups.selectors).
     backups_enabled = models.BooleanField(default=True)
+    # Fleet migrations (tenantry.tenancy.fleet): spec.migrations.canary tenants migrate first, and a
+    # failure of one holds the rollout; the last failure stays here until the schema migrates. Columns
+    # with database defaults, so pods of the previous release can still insert rows.
+    migration_canary = models.BooleanField(default=False, db_default=False)
+    migration_error = models.TextField(blank=True, default="", db_default="")
+    migration_failed_at = models.DateTimeField(null=True, blank=True)
+    migration_failed_version = models.CharField(max_length=32, blank=True, default="", db_default="")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -42,6 +42,7 @@ class TenantSpec:
     suspended: bool = False
     owner_email: str | None = None  # becomes the tenant's first owner
     backups_enabled: bool = True
+    canary: bool = False  # spec.migrations.canary: migrated first in a fleet rollout
 
     def validated(self) -> "TenantSpec":
         naming.validate_schema(self.schema)
@@ -54,17 +55,22 @@ class TenantSpec:
         return self
 
 
+SERVED = (Tenant.State.ACTIVE, Tenant.State.SUSPENDED)
+
+
 def provision_tenant(spec: TenantSpec) -> Tenant:
     """Make the public rows and the schema match `spec`; return the tenant, active or suspended."""
     spec = spec.validated()
     plan = _plan(spec.plan) if spec.plan else None
     tenant = _claim_rows(spec)
-    if tenant.state in (Tenant.State.ACTIVE, Tenant.State.SUSPENDED) and not schema_exists(tenant.schema_name):
+    if tenant.state in SERVED and not schema_exists(tenant.schema_name):
         # A served tenant lost its data. Recreating the schema empty would hide that: a person must
         # restore it from a backup (or delete the Tenant).
         raise ProvisioningConflict(f"schema {tenant.schema_name!r} of this tenant is missing: restore it from a "
                                    "backup; it is never recreated empty", "SchemaMissing")
-    ensure_schema(tenant.schema_name)
+    # A served schema that lacks migrations waits for the fleet rollout (canaries first); one nobody is
+    # served from yet is migrated here.
+    ensure_schema(tenant.schema_name, migrate_existing=tenant.state not in SERVED)
     if spec.owner_email:
         ensure_member(spec.owner_email, tenant.id, Membership.Role.OWNER)
     if plan is not None:
@@ -82,7 +88,8 @@ def is_settled(spec: TenantSpec) -> bool:
     this first and runs the full, locking provision_tenant only when something moved."""
     state = Tenant.State.SUSPENDED if spec.suspended else Tenant.State.ACTIVE
     tenant = Tenant.objects.filter(resource=spec.resource, schema_name=spec.schema, state=state,
-                                   display_name=spec.display_name, backups_enabled=spec.backups_enabled).first()
+                                   display_name=spec.display_name, backups_enabled=spec.backups_enabled,
+                                   migration_canary=spec.canary).first()
     if tenant is None or not schema_exists(spec.schema):
         return False
     return set(tenant.domains.values_list("domain", flat=True)) == set(spec.domains)
@@ -112,7 +119,7 @@ def _claim_rows(spec: TenantSpec) -> Tenant:
     # (only a change: the drift timer runs this for every tenant, and must not keep caches cold).
     routed_changed = tenant.display_name != spec.display_name
     tenant.display_name, tenant.plan = spec.display_name, spec.plan or ""
-    tenant.backups_enabled = spec.backups_enabled
+    tenant.backups_enabled, tenant.migration_canary = spec.backups_enabled, spec.canary
     tenant.save()
 
     taken = (Domain.objects.filter(domain__in=spec.domains).exclude(tenant=tenant)
@@ -136,11 +143,12 @@ def _claim_rows(spec: TenantSpec) -> Tenant:
     return tenant
 
 
-def ensure_schema(schema: str) -> str:
+def ensure_schema(schema: str, migrate_existing: bool = True) -> str:
     """Make `schema` exist with every tenant migration applied; say how ("cloned", "migrated",
-    "current"). A new schema is cloned from the template when the template is fully migrated
+    "current", "behind"). A new schema is cloned from the template when the template is fully migrated
     (flat cost), otherwise created and migrated; an existing one resumes any pending migration,
-    which is also how a crash half way through migrating is repaired."""
+    which is also how a crash half way through migrating is repaired. Without `migrate_existing`, an
+    existing schema is left as it is ("behind" when it lacks migrations): the fleet rollout's job."""
     naming.validate_schema(schema)
     template = settings.TENANTRY_TEMPLATE_SCHEMA
     if not schema_exists(schema):
@@ -151,6 +159,8 @@ def ensure_schema(schema: str) -> str:
         _create_schema(schema)
     elif not pending_migrations(schema):
         return "current"
+    elif not migrate_existing:
+        return "behind"
     _migrate(schema)
     return "migrated"
 

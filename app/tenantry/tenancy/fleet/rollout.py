@@ -1,0 +1,222 @@
+"""A rollout: the schemas that lack migrations, canaries first, then the rest in batches.
+
+Each schema migrates in one transaction on one of `parallel` connections (plus the caller's own), under
+an advisory lock per schema, after checking that it still stands where the survey saw it; the same
+transaction records the migrations. So two runners (the deploy hook and the operator) never migrate a
+schema at once, a killed runner leaves each schema either migrated and recorded or untouched, and a
+new run resumes with what the survey finds behind: nothing is applied twice.
+
+Canary tenants go first; one that fails stops the rollout before any other tenant is touched. After
+them, a failing schema is recorded on its Tenant row (and shown on the Tenant by the operator) and the
+rollout goes on. With `retry_after`, a schema that failed at this target recently is left alone (the
+operator's loop); a deploy retries every one.
+"""
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import psycopg
+from django.core.management import call_command
+from django.db import connection
+from django.utils import timezone
+
+from tenantry.tenancy.fleet.compiled import CompiledPlan, compile_plan
+from tenantry.tenancy.fleet.survey import SchemaState, recorded_sql
+from tenantry.tenancy.fleet.target import Target, migration_name
+from tenantry.tenancy.models import Tenant
+
+LOCK_SPACE = 0x54454E  # first key of the per-schema advisory lock ("TEN"); the second is hashtext(schema)
+
+
+@dataclass(frozen=True)
+class Plan:
+    canaries: list[SchemaState]
+    rest: list[SchemaState]
+    held: str = ""  # why the rest waits although nothing runs now (a canary failed recently)
+
+
+@dataclass
+class Report:
+    target: str
+    canaries: list[str] = field(default_factory=list)
+    migrated: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    moved: list[str] = field(default_factory=list)  # changed since the survey: the next run sees them again
+    stopped: str = ""  # the canary stage failed: nothing else was touched
+    held: str = ""
+    seconds: float = 0.0
+
+
+def plan(states: list[SchemaState], target: Target, now: datetime | None = None,
+         retry_after: float | None = None) -> Plan:
+    """Who migrates now. `retry_after` (seconds) leaves out a schema that failed at this target less
+    than that long ago; a canary left out that way holds every other tenant back."""
+    now = now or datetime.now(UTC)
+
+    def due(state: SchemaState) -> bool:
+        return (retry_after is None or not state.failure or state.failed_version != target.version
+                or state.failed_at is None or now - state.failed_at >= timedelta(seconds=retry_after))
+
+    behind = [s for s in states if s.pending > 0]
+    waiting_canaries = [s for s in behind if s.canary]
+    canaries = [s for s in waiting_canaries if due(s)]
+    held = ""
+    if waiting_canaries and not canaries:
+        first = waiting_canaries[0]
+        held = f"canary {first.schema} failed: {first.failure}"
+    rest = [] if held else [s for s in behind if not s.canary and due(s)]
+    return Plan(canaries=canaries, rest=rest, held=held)
+
+
+def _quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def apply_compiled(conn: psycopg.Connection, schema: str, compiled: CompiledPlan, start_version: str,
+                   target: Target, lock_timeout_ms: int) -> str:
+    """Migrate one schema in one transaction: "migrated", "current" (another runner did it while we
+    waited for its lock) or "moved" (it changed since the survey); raises on failure (rolled back)."""
+    with conn.transaction(), conn.cursor() as cursor:
+        cursor.execute(f"SET LOCAL lock_timeout = {int(lock_timeout_ms)}")
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", [LOCK_SPACE, schema])
+        cursor.execute(f"SET LOCAL search_path = {_quote(schema)}, public")
+        cursor.execute(recorded_sql([schema]), {"s0": schema, "names": sorted(target.names)})
+        version = cursor.fetchone()[2][:12]
+        if version != start_version:
+            return "current" if version == target.version else "moved"
+        for statement in compiled.statements:
+            cursor.execute(statement)
+        apps, names = zip(*compiled.migrations, strict=True) if compiled.migrations else ((), ())
+        cursor.execute(f"INSERT INTO {_quote(schema)}.django_migrations (app, name, applied) "
+                       "SELECT a, n, now() FROM unnest(%s::text[], %s::text[]) AS t(a, n)", [list(apps), list(names)])
+    return "migrated"
+
+
+def migrate_with_django(schema: str) -> str:
+    """Django's own `migrate` for one schema (what SQL cannot replay), under the same advisory lock."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s, hashtext(%s))", [LOCK_SPACE, schema])
+    try:
+        call_command("migrate_schemas", schema_name=schema, tenant=True, interactive=False, verbosity=0)
+    finally:
+        connection.set_schema_to_public()
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s, hashtext(%s))", [LOCK_SPACE, schema])
+    return "migrated"
+
+
+class _Connections:
+    """One direct connection per worker thread, closed together at the end."""
+
+    def __init__(self):
+        from django.conf import settings
+        db = settings.DATABASES["default"]
+        self.params = {"dbname": db["NAME"], "user": db["USER"], "password": db["PASSWORD"],
+                       "host": db["HOST"], "port": db["PORT"] or None, "autocommit": True,
+                       "application_name": "tenantry-fleet-migrate"}
+        self.local = threading.local()
+        self.opened: list[psycopg.Connection] = []
+        self.lock = threading.Lock()
+
+    def get(self) -> psycopg.Connection:
+        conn = getattr(self.local, "conn", None)
+        if conn is None or conn.closed:
+            conn = self.local.conn = psycopg.connect(**self.params)
+            with self.lock:
+                self.opened.append(conn)
+        return conn
+
+    def close(self) -> None:
+        for conn in self.opened:
+            conn.close()
+
+
+def _applied_names(schema: str, target: Target) -> frozenset[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT to_regclass(%s)", [f"{_quote(schema)}.django_migrations"])
+        if cursor.fetchone()[0] is None:
+            return frozenset()
+        cursor.execute(f"SELECT app, name FROM {_quote(schema)}.django_migrations")
+        return frozenset(migration_name(app, name) for app, name in cursor.fetchall()) & target.names
+
+
+def _batches(items: list, size: int) -> Iterator[list]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def _error(exc: Exception) -> str:
+    return (f"{type(exc).__name__}: {exc}".strip())[:1000]
+
+
+def _record(target: Target, outcomes: dict[str, str], failures: dict[str, str]) -> None:
+    """The batch's failures on their Tenant rows; a schema that got through loses its old failure."""
+    now = timezone.now()
+    for schema, error in failures.items():
+        Tenant.objects.filter(schema_name=schema).update(migration_error=error, migration_failed_at=now,
+                                                        migration_failed_version=target.version)
+    done = [schema for schema, result in outcomes.items() if result in ("migrated", "current")]
+    if done:
+        (Tenant.objects.filter(schema_name__in=done).exclude(migration_error="")
+         .update(migration_error="", migration_failed_at=None, migration_failed_version=""))
+
+
+def rollout(target: Target, states: list[SchemaState], *, parallel: int = 4, batch_size: int = 50,
+            retry_after: float | None = None, lock_timeout_ms: int = 10_000,
+            on_batch: Callable[[Report], None] | None = None) -> Report:
+    """Run `plan(states)`: canaries, then (if they all got through) the rest in batches. `parallel`
+    bounds the connections migrating at once; `on_batch` sees the report after every batch."""
+    started = time.monotonic()
+    chosen = plan(states, target, retry_after=retry_after)
+    report = Report(target=target.version, canaries=[s.schema for s in chosen.canaries], held=chosen.held)
+    compiled: dict[str, CompiledPlan] = {}
+    connections = _Connections()
+
+    def run(batch: list[SchemaState], pool: ThreadPoolExecutor) -> None:
+        outcomes: dict[str, str] = {}
+        failures: dict[str, str] = {}
+        futures = {}
+        for state in batch:
+            try:
+                if state.version not in compiled:  # the first schema of a version is its reference
+                    compiled[state.version] = compile_plan(target, _applied_names(state.schema, target), state.schema)
+                plan_ = compiled[state.version]
+                if plan_.replayable:
+                    futures[state.schema] = pool.submit(lambda s=state, p=plan_: apply_compiled(
+                        connections.get(), s.schema, p, s.version, target, lock_timeout_ms))
+                else:
+                    outcomes[state.schema] = migrate_with_django(state.schema)
+            except Exception as exc:  # noqa: BLE001 - one schema's failure is recorded, the rollout goes on
+                failures[state.schema] = _error(exc)
+        for schema, future in futures.items():
+            try:
+                outcomes[schema] = future.result()
+            except Exception as exc:  # noqa: BLE001
+                failures[schema] = _error(exc)
+        _record(target, outcomes, failures)
+        report.migrated += [s for s, result in outcomes.items() if result in ("migrated", "current")]
+        report.moved += [s for s, result in outcomes.items() if result == "moved"]
+        report.failed.update(failures)
+        report.seconds = time.monotonic() - started
+        if on_batch:
+            on_batch(report)
+
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, parallel), thread_name_prefix="fleet-migrate") as pool:
+            if chosen.canaries:
+                run(chosen.canaries, pool)
+                unconfirmed = [s for s in report.canaries if s not in report.migrated]
+                if unconfirmed:
+                    first = unconfirmed[0]
+                    report.stopped = (f"canary {first} failed: {report.failed[first]}" if first in report.failed
+                                      else f"canary {first} changed during the rollout")
+                    return report
+            for batch in _batches(chosen.rest, batch_size):
+                run(batch, pool)
+    finally:
+        connections.close()
+        report.seconds = time.monotonic() - started
+    return report
