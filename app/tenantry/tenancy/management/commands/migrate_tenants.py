@@ -11,6 +11,8 @@ class Command(BaseCommand):
             "rollout goes on). Safe to interrupt and re-run: it resumes where it stopped.")
 
     def add_arguments(self, parser):
+        parser.add_argument("--namespace", default=None,
+                            help="only the tenants of Tenant resources in this namespace (default: all)")
         parser.add_argument("--parallel", type=int, default=env.integer("TENANTRY_MIGRATION_PARALLEL", 4),
                             help="connections migrating schemas at once (default 4, TENANTRY_MIGRATION_PARALLEL)")
         parser.add_argument("--batch-size", type=int, default=env.integer("TENANTRY_MIGRATION_BATCH", 50),
@@ -19,11 +21,11 @@ class Command(BaseCommand):
                             default=env.integer("TENANTRY_MIGRATION_LOCK_TIMEOUT_SECONDS", 10),
                             help="seconds a schema waits for a table lock before it fails (default 10)")
 
-    def handle(self, *args, parallel, batch_size, lock_timeout, verbosity, **options):
+    def handle(self, *args, namespace, parallel, batch_size, lock_timeout, verbosity, **options):
         if parallel < 1 or batch_size < 1 or lock_timeout <= 0:
             raise CommandError("--parallel, --batch-size and --lock-timeout must be positive")
         deployed = target.deployed()
-        states = survey.survey(deployed)
+        states = survey.survey(deployed, namespace)
         fleet = survey.summary(states, deployed)
         self.stdout.write(f"target {deployed.version}: {fleet['current']} current, {fleet['behind']} behind, "
                           f"{fleet['failed']} failed before this run")
