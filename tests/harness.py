@@ -153,7 +153,7 @@ def app(web_app, control_plane):
     """gunicorn plus an operator for this run's namespace and database."""
     runner = operator(name=f"operator-test-{RUN_ID}", port=free_port(), namespace=control_plane,
                       db_name=web_app.db_name, web_port=web_app.web_port, drift_interval_seconds=3,
-                      metrics_port=free_port(), webhook_port=free_port())
+                      fleet_interval_seconds=2, metrics_port=free_port(), webhook_port=free_port())
     start_or_fail([runner])
     web_app.namespace = control_plane
     web_app.operator = runner

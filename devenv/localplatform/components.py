@@ -411,15 +411,18 @@ def operator(name: str = "operator", port: int = config.PORTS["operator"], names
              db_name: str = config.DB_NAME, web_port: int = config.PORTS["web"],
              drift_interval_seconds: float = 300, metrics_port: int | None = None,
              peering: str | None = None, peering_lifetime_seconds: int = 60,
-             webhook_port: int | None = None) -> Component:
+             webhook_port: int | None = None, fleet_interval_seconds: float = 30,
+             extra_env: dict[str, str] | None = None) -> Component:
     """One operator process. Without `peering` it runs standalone (the local platform runs one);
-    with it, replicas sharing the KopfPeering object of that name elect one active handler."""
+    with it, replicas sharing the KopfPeering object of that name elect one active handler.
+    `extra_env` is for tests (e.g. a next release's DJANGO_SETTINGS_MODULE)."""
     env = {**app_env(db_name, pooled=False), "KUBECONFIG": str(config.KUBECONFIG),
            "TENANTRY_METRICS_PORT": str(metrics_port or ""), "TENANTRY_METRICS_ADDR": config.HOST,
            "TENANTRY_PUBLIC_SCHEME": "http", "TENANTRY_PUBLIC_PORT": str(web_port),
            "TENANTRY_BACKUP_DIR": str(config.LOCAL / "backups" / name),
            "TENANTRY_BACKUP_NOW": "inline",  # no kubelet here to run a backup Job
            "TENANTRY_DRIFT_INTERVAL_SECONDS": str(drift_interval_seconds),
+           "TENANTRY_FLEET_INTERVAL_SECONDS": str(fleet_interval_seconds),
            "TENANTRY_PEERING_LIFETIME_SECONDS": str(peering_lifetime_seconds),
            "TENANTRY_WATCH_NAMESPACE": namespace}
     if webhook_port:
@@ -427,6 +430,7 @@ def operator(name: str = "operator", port: int = config.PORTS["operator"], names
                     "TENANTRY_WEBHOOK_ADDR": config.HOST, "TENANTRY_WEBHOOK_CERT": str(pki.PKI / "webhook.crt"),
                     "TENANTRY_WEBHOOK_KEY": str(pki.PKI / "webhook.key"),
                     "TENANTRY_WEBHOOK_CA": str(pki.PKI / "ca.crt")})
+    env.update(extra_env or {})
     return Component(
         name=name, title=f"the Tenant operator ({name})", port=port, env=env, cwd=config.ROOT,
         prepare=pki.ensure,  # the webhook's certificate

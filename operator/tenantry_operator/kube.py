@@ -3,6 +3,9 @@
 Server-side apply makes every step idempotent and repairs drift in one call: whatever a person
 changed in fields we own is put back, fields we do not own are left alone.
 """
+import socket
+from datetime import UTC, datetime
+
 import kubernetes
 from kubernetes.dynamic import DynamicClient
 
@@ -79,3 +82,18 @@ class Tenants:
         except kubernetes.client.ApiException as exc:
             if exc.status != 404:  # deleted since the list: nothing to show it on
                 raise
+
+
+def post_event(obj: dict, type_: str, reason: str, message: str) -> None:
+    """An event on `obj` from outside Kopf's handlers (its own `kopf.event` needs a handler's context)."""
+    meta = obj["metadata"]
+    now = datetime.now(UTC)
+    event = kubernetes.client.CoreV1Event(
+        metadata=kubernetes.client.V1ObjectMeta(generate_name=f"{meta['name']}.", namespace=meta["namespace"]),
+        involved_object=kubernetes.client.V1ObjectReference(
+            api_version=obj["apiVersion"], kind=obj["kind"], name=meta["name"], namespace=meta["namespace"],
+            uid=meta.get("uid"), resource_version=meta.get("resourceVersion")),
+        type=type_, reason=reason, message=message[:1024], first_timestamp=now, last_timestamp=now, count=1,
+        source=kubernetes.client.V1EventSource(component=FIELD_MANAGER), reporting_component=FIELD_MANAGER,
+        reporting_instance=socket.gethostname())
+    kubernetes.client.CoreV1Api().create_namespaced_event(meta["namespace"], event)

@@ -4,7 +4,6 @@ Kopf's own bookkeeping (progress, last-handled spec) goes to annotations under t
 `.status` holds only API-convention fields that we write ourselves. Every change of a condition
 becomes a Kubernetes event on the Tenant.
 """
-import contextvars
 import logging
 import os
 import random
@@ -23,7 +22,7 @@ from tenantry_operator.conditions import set_condition, transitions  # noqa: E40
 from tenantry_operator.config import OperatorConfig  # noqa: E402
 from tenantry_operator.deletion import delete_tenant  # noqa: E402
 from tenantry_operator.fleet import FleetLoop  # noqa: E402
-from tenantry_operator.kube import Applier, Backups, Tenants, load_configuration  # noqa: E402
+from tenantry_operator.kube import Applier, Backups, Tenants, load_configuration, post_event  # noqa: E402
 from tenantry_operator.reconcile import Outcome, Resource, reconcile  # noqa: E402
 from tenantry_operator.webhook import WebhookServer  # noqa: E402
 
@@ -55,20 +54,15 @@ def configure(settings: kopf.OperatorSettings, **_) -> None:
             certfile=CONFIG.webhook_cert, pkeyfile=CONFIG.webhook_key, cafile=CONFIG.webhook_ca)
         # Kopf keeps this ValidatingWebhookConfiguration in step with the handlers below.
         settings.admission.managed = f"{GROUP}.{CONFIG.watch_namespace or 'all'}"
-    fleet = FleetLoop(CONFIG, Tenants(), applier.apply, _post_event,
+    fleet = FleetLoop(CONFIG, Tenants(), applier.apply, post_event,
                       namespace=CONFIG.watch_namespace or os.environ.get("POD_NAMESPACE", "default"))
-    # A thread (rollouts block on the database), in a copy of this context so that it can post events.
-    threading.Thread(target=contextvars.copy_context().run, args=(fleet.run,), name="fleet", daemon=True).start()
+    threading.Thread(target=fleet.run, name="fleet", daemon=True).start()  # rollouts block on the database
 
 
 @kopf.on.cleanup()
 def stop_fleet(**_) -> None:
     if fleet:
         fleet.stopping.set()
-
-
-def _post_event(obj: dict, type_: str, reason: str, message: str) -> None:
-    kopf.event(obj, type=type_, reason=reason, message=message)
 
 
 def _report_transitions(body, old: list[dict], new: list[dict]) -> None:
