@@ -30,6 +30,29 @@ def latency_burn_alerts() -> list[dict]:
         for long, short, burn, for_, severity in BURN_WINDOWS]
 
 
+def fleet_migration_alerts() -> list[dict]:
+    """The operator's fleet migrations: tenant schemas that failed, a rollout held by a canary, and
+    tenants left behind while nothing moves."""
+    stuck_seconds = 900
+    return [
+        alert("TenantryTenantMigrationFailed", f'max({q.FLEET_TENANTS}{{state="failed"}}) > 0', "5m", "warning",
+              "Tenant schemas failed to migrate to the deployed version",
+              "{{ $value }} tenants lack migrations of the deployed code and their last attempt failed; the "
+              "operator retries each every TENANTRY_MIGRATION_RETRY_SECONDS (5 minutes by default)."),
+        alert("TenantryMigrationRolloutHeld", f"max({q.ROLLOUT_HELD}) == 1", "5m", "critical",
+              "A canary tenant failed to migrate: the migration rollout is held",
+              "No other tenant is migrated until the canary's schema migrates (or it stops being a canary): "
+              "the tenants behind keep their older schema."),
+        alert("TenantryMigrationRolloutStuck",
+              f'max({q.FLEET_TENANTS}{{state="behind"}}) > 0\nand on ()\n'
+              f"(time() - max({q.ROLLOUT_PROGRESS})) > {stuck_seconds}", "5m", "warning",
+              f"Tenants are behind the deployed migrations and no schema has migrated for {stuck_seconds // 60} "
+              "minutes",
+              f"{{{{ $value }}}} tenants lack migrations of the deployed code, and the operator has migrated no "
+              f"schema for more than {stuck_seconds // 60} minutes."),
+    ]
+
+
 def rules() -> dict:
     return {"groups": [{"name": "tenantry", "rules": [
         alert("TenantryWebDown", 'absent(up{job="web"} == 1)', "5m", "critical",
@@ -54,6 +77,7 @@ def rules() -> dict:
         alert("TenantryOperatorReconcileFailing", f"{q.reconcile_failure_ratio('15m')} > 0.2", "15m", "warning",
               "More than 20% of the operator's reconciles end in retry or failure",
               "{{ $value | humanizePercentage }} of reconciles over the last 15 minutes did not reach Ready."),
+        *fleet_migration_alerts(),
         alert("TenantryPgBouncerClientsWaiting", "sum(pgbouncer_pools_client_waiting_connections) > 0", "5m", "warning",
               "Clients are queueing for a PgBouncer server connection",
               "{{ $value }} client connections have waited for a server connection for 5 minutes: the pool "

@@ -124,7 +124,7 @@ def tenant_drilldown() -> dict:
 
 def operator() -> dict:
     return g.dashboard("tenantry-operator", "Tenantry / Operator",
-                       "Reconciles, errors, provisioning time and the queue of not-Ready tenants", [
+                       "Reconciles, errors, provisioning time, the queue of not-Ready tenants and fleet migrations", [
         ("Reconciles", [
             g.timeseries("Reconciles by result", "Reconcile passes per second by how they ended.",
                          g.target(q.sum_rate(q.RECONCILIATIONS, by="result"), "{{result}}"), unit="ops", stack=True),
@@ -155,7 +155,34 @@ def operator() -> dict:
                    "TenantryTenantStuckNotReady alert fires after 15 minutes.",
                    g.target("max(tenantry_operator_oldest_not_ready_seconds)"), unit="s"),
         ]),
+        ("Fleet migrations", [
+            g.timeseries("Tenants by migration state", "Tenant schemas with every migration of the deployed code "
+                         "(current), lacking some (behind), and lacking some after a failed attempt (failed); the "
+                         "TenantryTenantMigrationFailed alert fires while any is failed.",
+                         g.target(f"max by (state) ({q.FLEET_TENANTS})", "{{state}}"), stack=True, width=7),
+            g.timeseries("Tenants by migration version", "Tenant schemas at each migration version (a digest of "
+                         "the applied migrations); during a rollout they move to the deployed code's version.",
+                         g.target(f"max by (version) ({q.FLEET_VERSIONS})", "{{version}}"), stack=True, width=7),
+            _yes_no(g.stat("Rollout", "Running: a rollout is migrating schemas now. Held: a canary tenant failed "
+                           "and no other tenant is migrated until it is fixed (the TenantryMigrationRolloutHeld "
+                           "alert).", g.target(f"max({q.ROLLOUT_RUNNING})", "running"),
+                           g.target(f"max({q.ROLLOUT_HELD})", "held"), width=4), alarming="B"),
+            g.timeseries("Rollout rate", "Tenant schemas per second a rollout migrated, and failed to migrate.",
+                         g.target(q.sum_rate(q.ROLLOUT_SCHEMAS, 'result=~"migrated|failed"', by="result"),
+                                  "{{result}}"), unit="ops", stack=True, width=6),
+        ]),
     ])
+
+
+def _yes_no(panel: dict, alarming: str) -> dict:
+    """A stat of 0/1 gauges shown as no/yes; yes is red for the target whose refId is `alarming`."""
+    def mappings(yes_color: str) -> list[dict]:
+        return [{"type": "value", "options": {"0": {"text": "no", "color": "green", "index": 0},
+                                              "1": {"text": "yes", "color": yes_color, "index": 1}}}]
+    panel["fieldConfig"]["defaults"]["mappings"] = mappings("blue")
+    panel["fieldConfig"]["overrides"].append({"matcher": {"id": "byFrameRefID", "options": alarming},
+                                              "properties": [{"id": "mappings", "value": mappings("red")}]})
+    return panel
 
 
 def data_tier() -> dict:

@@ -18,6 +18,13 @@ HTTP_LATENCY = "django_http_requests_latency_seconds_by_view_method"
 TENANT_REQUESTS = "tenantry_tenant_requests_total"
 TENANT_LATENCY = "tenantry_tenant_request_duration_seconds"
 RECONCILIATIONS = "tenantry_operator_reconciliations_total"
+# Fleet migrations (the operator's survey of every tenant schema, and its rollouts).
+FLEET_TENANTS = "tenantry_operator_fleet_tenants"
+FLEET_VERSIONS = "tenantry_operator_fleet_tenants_by_version"
+ROLLOUT_RUNNING = "tenantry_operator_rollout_running"
+ROLLOUT_HELD = "tenantry_operator_rollout_held"
+ROLLOUT_SCHEMAS = "tenantry_operator_rollout_schemas_total"
+ROLLOUT_PROGRESS = "tenantry_operator_rollout_last_progress_timestamp_seconds"
 
 def rate(metric: str, selector: str = "", window: str = "$__rate_interval") -> str:
     return f"rate({metric}{{{selector}}}[{window}])" if selector else f"rate({metric}[{window}])"
