@@ -48,11 +48,17 @@ class FleetLoop:
                 self.publish(deployed, f"held: {chosen.held}", states)
             if not chosen.canaries and not chosen.rest:
                 return None
-            return self.roll_out(deployed, states, chosen)
+            with rollout.exclusive(wait=False) as mine:
+                if not mine:  # the deploy hook (or another replica) is rolling out: its result shows next round
+                    return None
+                return self.roll_out(deployed, survey.survey(deployed, self.config.watch_namespace))
         finally:
             close_old_connections()
 
-    def roll_out(self, deployed: target.Target, states, chosen: rollout.Plan) -> rollout.Report:
+    def roll_out(self, deployed: target.Target, states) -> rollout.Report | None:
+        chosen = rollout.plan(states, deployed, retry_after=self.config.migration_retry_seconds)
+        if not chosen.canaries and not chosen.rest:
+            return None  # done by whoever held the lock before us
         behind = len(chosen.canaries) + len(chosen.rest)
         canaries = f"; canaries first: {', '.join(s.schema for s in chosen.canaries)}" if chosen.canaries else ""
         self.post("Normal", "RolloutStarted", f"{behind} tenant schemas to version {deployed.version}{canaries}")
@@ -73,7 +79,11 @@ class FleetLoop:
                                      retry_after=self.config.migration_retry_seconds, on_batch=progress)
         finally:
             metrics.ROLLOUT_RUNNING.set(0)
-        if report.stopped:
+        if report.interrupted:
+            self.publish(deployed, "interrupted")
+            self.post("Warning", "RolloutInterrupted", f"database connection lost {report.interrupted}; "
+                      f"{len(report.migrated)} migrated so far, the next round resumes")
+        elif report.stopped:
             metrics.ROLLOUT_HELD.set(1)
             self.publish(deployed, f"held: {report.stopped}")
             self.post("Warning", "RolloutHeld", f"{report.stopped}; no other tenant was migrated")

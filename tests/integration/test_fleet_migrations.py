@@ -4,6 +4,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 
@@ -161,3 +162,34 @@ def test_a_rollout_killed_half_way_resumes_and_applies_each_migration_once(datab
     assert "4 migrated, 0 failed" in finished.stdout
     assert [probe_recorded(schema) for schema in schemas] == [1] * 6
     assert all(has_priority(schema) for schema in schemas)
+
+
+def test_a_lost_connection_interrupts_the_rollout_without_blaming_the_schema(database, tmp_path):
+    """The backend migrating the third schema is terminated while it waits for a lock the test holds
+    (as a PostgreSQL restart would end it): the rollout stops, marks nobody, the next run finishes."""
+    namespace, schemas = fleet(4)
+    schemas.sort()
+
+    def terminate_the_waiting_migration() -> None:
+        with direct(database) as killer:
+            for _ in range(200):
+                if killer.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                                  "WHERE wait_event_type = 'Lock' AND application_name = 'tenantry-fleet-migrate'"
+                                  ).fetchone()[0]:
+                    return
+                time.sleep(0.05)
+
+    with migration_probe.release(tmp_path) as release, direct(database) as holder:
+        holder.execute("BEGIN")
+        holder.execute(f'LOCK TABLE "{schemas[2]}".projects_project IN ACCESS SHARE MODE')
+        killer = threading.Thread(target=terminate_the_waiting_migration)
+        killer.start()
+        report = rollout.rollout(release, survey.survey(release, namespace), parallel=1, batch_size=1)
+        killer.join()
+        holder.execute("ROLLBACK")
+        assert report.interrupted.startswith(f"at {schemas[2]}: "), report
+        assert report.migrated == schemas[:2] and not report.failed
+        assert Tenant.objects.get(schema_name=schemas[2]).migration_error == ""
+        resumed = rollout.rollout(release, survey.survey(release, namespace))
+        assert resumed.migrated == schemas[2:] and not resumed.interrupted
+    assert [probe_recorded(schema) for schema in schemas] == [1] * 4

@@ -15,12 +15,13 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import psycopg
 from django.core.management import call_command
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.utils import timezone
 
 from tenantry.tenancy.fleet.compiled import CompiledPlan, compile_plan
@@ -46,6 +47,7 @@ class Report:
     failed: dict[str, str] = field(default_factory=dict)
     moved: list[str] = field(default_factory=list)  # changed since the survey: the next run sees them again
     stopped: str = ""  # the canary stage failed: nothing else was touched
+    interrupted: str = ""  # the database connection was lost: the next run resumes
     held: str = ""
     seconds: float = 0.0
 
@@ -96,16 +98,29 @@ def apply_compiled(conn: psycopg.Connection, schema: str, compiled: CompiledPlan
 
 
 def migrate_with_django(schema: str) -> str:
-    """Django's own `migrate` for one schema (what SQL cannot replay), under the same advisory lock."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_lock(%s, hashtext(%s))", [LOCK_SPACE, schema])
-    try:
+    """Django's own `migrate` for one schema (what SQL cannot replay), under the same advisory lock
+    (django-tenants closes the connection after a schema's migrations, which releases it)."""
+    with _session_lock(schema_key="hashtext(%s)", params=[schema], wait=True):
         call_command("migrate_schemas", schema_name=schema, tenant=True, interactive=False, verbosity=0)
-    finally:
-        connection.set_schema_to_public()
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_unlock(%s, hashtext(%s))", [LOCK_SPACE, schema])
+    connection.set_schema_to_public()
     return "migrated"
+
+
+@contextmanager
+def _session_lock(schema_key: str, params: list, wait: bool) -> Iterator[bool]:
+    """An advisory lock of this session on Django's direct connection; released at the end, unless the
+    connection was closed meanwhile (which released it)."""
+    function = "pg_advisory_lock" if wait else "pg_try_advisory_lock"
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {function}(%s, {schema_key})", [LOCK_SPACE, *params])
+        held = wait or cursor.fetchone()[0]
+    held_on = connection.connection
+    try:
+        yield held
+    finally:
+        if held and connection.connection is held_on and not held_on.closed:
+            with connection.cursor() as cursor:
+                cursor.execute(f"SELECT pg_advisory_unlock(%s, {schema_key})", [LOCK_SPACE, *params])
 
 
 class _Connections:
@@ -164,6 +179,33 @@ def _record(target: Target, outcomes: dict[str, str], failures: dict[str, str]) 
          .update(migration_error="", migration_failed_at=None, migration_failed_version=""))
 
 
+class ConnectionLost(Exception):
+    """The database went away under a schema's migration (a restart, a failover): not the schema's
+    fault, so nothing is recorded on it; the rollout stops and the next run resumes."""
+
+
+def _migrate_one(connections: _Connections, state: SchemaState, compiled: CompiledPlan, target: Target,
+                 lock_timeout_ms: int) -> str:
+    conn = connections.get()
+    try:
+        return apply_compiled(conn, state.schema, compiled, state.version, target, lock_timeout_ms)
+    except psycopg.Error as exc:
+        if conn.broken or conn.closed:
+            raise ConnectionLost(_error(exc)) from exc
+        raise
+
+
+def _django_connection_lost() -> bool:
+    return connection.connection is None or connection.connection.closed or connection.connection.broken
+
+
+def exclusive(wait: bool):
+    """One rollout at a time per database (the deploy hook waits for the operator's, the operator skips
+    a round while the hook's runs): yields whether this runner holds the lock. Schemas that only
+    Django can migrate end it early (see migrate_with_django); the per-schema locks still hold."""
+    return _session_lock(schema_key="0", params=[], wait=wait)
+
+
 def rollout(target: Target, states: list[SchemaState], *, parallel: int = 4, batch_size: int = 50,
             retry_after: float | None = None, lock_timeout_ms: int = 10_000,
             on_batch: Callable[[Report], None] | None = None) -> Report:
@@ -185,18 +227,26 @@ def rollout(target: Target, states: list[SchemaState], *, parallel: int = 4, bat
                     compiled[state.version] = compile_plan(target, _applied_names(state.schema, target), state.schema)
                 plan_ = compiled[state.version]
                 if plan_.replayable:
-                    futures[state.schema] = pool.submit(lambda s=state, p=plan_: apply_compiled(
-                        connections.get(), s.schema, p, s.version, target, lock_timeout_ms))
+                    futures[state.schema] = pool.submit(_migrate_one, connections, state, plan_, target,
+                                                        lock_timeout_ms)
                 else:
                     outcomes[state.schema] = migrate_with_django(state.schema)
             except Exception as exc:  # noqa: BLE001 - one schema's failure is recorded, the rollout goes on
+                if _django_connection_lost():
+                    report.interrupted = report.interrupted or f"at {state.schema}: {_error(exc)}"
+                    break
                 failures[state.schema] = _error(exc)
         for schema, future in futures.items():
             try:
                 outcomes[schema] = future.result()
+            except ConnectionLost as exc:
+                report.interrupted = report.interrupted or f"at {schema}: {exc}"
             except Exception as exc:  # noqa: BLE001
                 failures[schema] = _error(exc)
-        _record(target, outcomes, failures)
+        try:
+            _record(target, outcomes, failures)
+        except DatabaseError as exc:
+            report.interrupted = report.interrupted or f"recording the results: {_error(exc)}"
         report.migrated += [s for s, result in outcomes.items() if result in ("migrated", "current")]
         report.moved += [s for s, result in outcomes.items() if result == "moved"]
         report.failed.update(failures)
@@ -209,12 +259,15 @@ def rollout(target: Target, states: list[SchemaState], *, parallel: int = 4, bat
             if chosen.canaries:
                 run(chosen.canaries, pool)
                 unconfirmed = [s for s in report.canaries if s not in report.migrated]
-                if unconfirmed:
+                if unconfirmed and not report.interrupted:
                     first = unconfirmed[0]
                     report.stopped = (f"canary {first} failed: {report.failed[first]}" if first in report.failed
                                       else f"canary {first} changed during the rollout")
+                if unconfirmed:
                     return report
             for batch in _batches(chosen.rest, batch_size):
+                if report.interrupted:
+                    break
                 run(batch, pool)
     finally:
         connections.close()

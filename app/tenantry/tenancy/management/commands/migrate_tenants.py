@@ -25,20 +25,24 @@ class Command(BaseCommand):
         if parallel < 1 or batch_size < 1 or lock_timeout <= 0:
             raise CommandError("--parallel, --batch-size and --lock-timeout must be positive")
         deployed = target.deployed()
-        states = survey.survey(deployed, namespace)
-        fleet = survey.summary(states, deployed)
-        self.stdout.write(f"target {deployed.version}: {fleet['current']} current, {fleet['behind']} behind, "
-                          f"{fleet['failed']} failed before this run")
 
         def progress(report: rollout.Report) -> None:
             if verbosity >= 1:
                 self.stdout.write(f"  {len(report.migrated)} migrated, {len(report.failed)} failed "
                                   f"({report.seconds:.1f} s)")
 
-        report = rollout.rollout(deployed, states, parallel=parallel, batch_size=batch_size,
-                                 lock_timeout_ms=int(lock_timeout * 1000), on_batch=progress)
+        with rollout.exclusive(wait=True):  # after an operator's rollout that is running now
+            states = survey.survey(deployed, namespace)
+            fleet = survey.summary(states, deployed)
+            self.stdout.write(f"target {deployed.version}: {fleet['current']} current, {fleet['behind']} behind, "
+                              f"{fleet['failed']} failed before this run")
+            report = rollout.rollout(deployed, states, parallel=parallel, batch_size=batch_size,
+                                     lock_timeout_ms=int(lock_timeout * 1000), on_batch=progress)
         for schema, error in sorted(report.failed.items()):
             self.stderr.write(f"schema {schema} failed: {error}")
+        if report.interrupted:
+            raise CommandError(f"rollout interrupted, the database connection was lost {report.interrupted}; "
+                               "run again to resume")
         if report.stopped:
             raise CommandError(f"rollout stopped: {report.stopped}; no other tenant was migrated")
         self.stdout.write(f"rollout to {deployed.version}: {len(report.migrated)} migrated, "
