@@ -85,3 +85,23 @@ def test_the_webhook_in_a_pod_refuses_a_domain_another_tenant_owns():
     assert "denied the request" in refused.stderr and "acme.localhost" in refused.stderr, refused.stderr
     assert kubectl("get", "-n", NAMESPACE, f"tenant/{name}", check=False).returncode != 0
     assert through_ingress("acme.localhost").status == 200
+
+
+def test_the_operator_pod_shows_every_tenant_migrated_and_the_fleet_summary():
+    """The fleet loop in a pod, with the chart's RBAC: status.migrations on each Tenant, the Migrated
+    condition, the ConfigMap tenantry-migrations with its events."""
+    def fleet() -> dict:
+        listed = json.loads(kubectl("get", "-n", NAMESPACE, "tenants", "-o", "json").stdout)["items"]
+        return {t["metadata"]["name"]: t.get("status", {}) for t in listed}
+
+    statuses = eventually(lambda: (f := fleet()) and all((s.get("migrations") or {}).get("state") == "Current"
+                                                       for s in f.values()) and f, "every Tenant Current")
+    targets = {s["migrations"]["target"] for s in statuses.values()}
+    assert len(targets) == 1 and {s["migrations"]["version"] for s in statuses.values()} == targets
+    for status in statuses.values():
+        migrated = next(c for c in status["conditions"] if c["type"] == "Migrated")
+        assert (migrated["status"], migrated["reason"]) == ("True", "Migrated")
+    summary = json.loads(kubectl("get", "-n", NAMESPACE, "configmap", "tenantry-migrations", "-o", "json").stdout)
+    assert summary["data"]["target"] in targets and summary["data"]["current"] == str(len(statuses))
+    assert summary["data"]["behind"] == "0" and summary["data"]["failed"] == "0"
+    assert "MIGRATED" in kubectl("get", "-n", NAMESPACE, "tenants").stdout.splitlines()[0]

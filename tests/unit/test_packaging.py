@@ -36,7 +36,8 @@ def test_crd_serves_the_tenant_api_conventions():
     version = crd["spec"]["versions"][0]
     assert crd["spec"]["names"]["shortNames"] == ["tn"] and crd["spec"]["names"]["categories"] == ["tenantry"]
     assert version["subresources"] == {"status": {}}
-    assert [c["name"] for c in version["additionalPrinterColumns"]] == ["Domain", "Plan", "Phase", "Ready", "Age"]
+    assert [c["name"] for c in version["additionalPrinterColumns"]] == ["Domain", "Plan", "Phase", "Ready", "Migrated",
+                                                                     "Pending", "Age"]
 
 
 def test_the_image_build_step_collects_static_files_without_any_service(tmp_path):

@@ -4,13 +4,11 @@ Every function here is idempotent and safe to re-run after a crash at any line: 
 the owning Kubernetes resource, the schema is created with IF NOT EXISTS, and migrations resume
 where they stopped.
 """
-import functools
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.management import call_command
 from django.db import connection, transaction
-from django.db.migrations.loader import MigrationLoader
 
 from tenantry.accounts.models import Membership
 from tenantry.accounts.services import ensure_member
@@ -18,6 +16,7 @@ from tenantry.billing.models import Plan
 from tenantry.billing.services import change_plan
 from tenantry.tenancy import naming, routing
 from tenantry.tenancy.clone import clone_schema
+from tenantry.tenancy.fleet.target import deployed
 from tenantry.tenancy.models import Domain, Tenant
 
 
@@ -179,7 +178,7 @@ def ensure_template() -> str:
 def pending_migrations(schema: str) -> set[tuple[str, str]]:
     """Leaf migrations on disk that `schema` has not recorded (a tenant schema records every app's
     migrations, shared ones included, so the leaves say whether it is current)."""
-    leaves = _leaf_migrations()
+    leaves = frozenset(deployed().graph.leaf_nodes())
     with connection.cursor() as cursor:
         cursor.execute("SELECT to_regclass(%s)", [f"{connection.ops.quote_name(schema)}.django_migrations"])
         if cursor.fetchone()[0] is None:
@@ -187,12 +186,6 @@ def pending_migrations(schema: str) -> set[tuple[str, str]]:
         cursor.execute(f"SELECT app, name FROM {connection.ops.quote_name(schema)}.django_migrations")
         applied = set(cursor.fetchall())
     return leaves - applied
-
-
-@functools.cache
-def _leaf_migrations() -> frozenset[tuple[str, str]]:
-    """The migrations on disk do not change while a process runs; the reconcile loop asks often."""
-    return frozenset(MigrationLoader(None, ignore_no_migrations=True).graph.leaf_nodes())
 
 
 def _create_schema(schema: str) -> None:
