@@ -1,5 +1,6 @@
 """Fleet migrations against the real PostgreSQL: the survey, a rollout of a next release (one more
 migration, written outside the source tree), canaries, failures, and a rollout killed half way."""
+import io
 import os
 import signal
 import subprocess
@@ -193,3 +194,17 @@ def test_a_lost_connection_interrupts_the_rollout_without_blaming_the_schema(dat
         resumed = rollout.rollout(release, survey.survey(release, namespace))
         assert resumed.migrated == schemas[2:] and not resumed.interrupted
     assert [probe_recorded(schema) for schema in schemas] == [1] * 4
+
+
+def test_a_no_op_deploy_costs_the_same_few_queries_for_few_or_many_tenants(database):
+    """No Django `migrate` per schema: the command's queries do not grow with the fleet."""
+    from django.core.management import call_command
+
+    def queries_of_a_deploy(namespace: str) -> list[str]:
+        with CaptureQueriesContext(connection) as captured:
+            call_command("migrate_tenants", namespace=namespace, verbosity=0, stdout=io.StringIO())
+        return [q["sql"] for q in captured if not q["sql"].startswith("SET search_path")]
+
+    small, _ = fleet(2)
+    large, _ = fleet(12)
+    assert len(queries_of_a_deploy(small)) == len(queries_of_a_deploy(large)) <= 5
