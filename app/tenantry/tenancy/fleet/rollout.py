@@ -126,11 +126,12 @@ def _session_lock(schema_key: str, params: list, wait: bool) -> Iterator[bool]:
 class _Connections:
     """One direct connection per worker thread, closed together at the end."""
 
+    # Django's own adapters and cursor class are for its connection; the workers send plain SQL.
+    DJANGO_ONLY = ("cursor_factory", "context", "prepare_threshold")
+
     def __init__(self):
-        from django.conf import settings
-        db = settings.DATABASES["default"]
-        self.params = {"dbname": db["NAME"], "user": db["USER"], "password": db["PASSWORD"],
-                       "host": db["HOST"], "port": db["PORT"] or None, "autocommit": True,
+        params = connection.get_connection_params()  # the settings' host, credentials and OPTIONS (SSL...)
+        self.params = {**{k: v for k, v in params.items() if k not in self.DJANGO_ONLY}, "autocommit": True,
                        "application_name": "tenantry-fleet-migrate"}
         self.local = threading.local()
         self.opened: list[psycopg.Connection] = []

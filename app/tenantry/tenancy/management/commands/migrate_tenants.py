@@ -1,4 +1,5 @@
 from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
 
 from tenantry import env
 from tenantry.tenancy.fleet import rollout, survey, target
@@ -24,6 +25,9 @@ class Command(BaseCommand):
     def handle(self, *args, namespace, parallel, batch_size, lock_timeout, verbosity, **options):
         if parallel < 1 or batch_size < 1 or lock_timeout <= 0:
             raise CommandError("--parallel, --batch-size and --lock-timeout must be positive")
+        if getattr(connection, "pooled", False):
+            raise CommandError("migrations need a direct connection to PostgreSQL (session locks, a schema per "
+                               "session): set TENANTRY_DB_POOLED=0 and point DATABASE_URL past PgBouncer")
         deployed = target.deployed()
 
         def progress(report: rollout.Report) -> None:
