@@ -41,11 +41,11 @@ class FleetLoop:
         close_old_connections()
         try:
             deployed = target.deployed()
-            states = self.publish(deployed, "idle")
+            with metrics.timed(metrics.FLEET_SURVEY_SECONDS):
+                states = survey.survey(deployed, self.config.watch_namespace)
             chosen = rollout.plan(states, deployed, retry_after=self.config.migration_retry_seconds)
             metrics.ROLLOUT_HELD.set(1 if chosen.held else 0)
-            if chosen.held:
-                self.publish(deployed, f"held: {chosen.held}", states)
+            self.publish(deployed, f"held: {chosen.held}" if chosen.held else "idle", states)
             if not chosen.canaries and not chosen.rest:
                 return None
             with rollout.exclusive(wait=False) as mine:
