@@ -5,7 +5,9 @@ Order: a fresh database (bench/operator_bench.py), provisioning figures with its
 the web figures against private gunicorns, PgBouncer and Redis (bench/webstack.py): the request path
 against stock django-tenants and plain Django (bench/request_path.py), queries per view
 (bench/queries.py), then capacity and cache hit ratio under the loadtest scenarios
-(bench/capacity.py). Everything the run made is removed at the end, on failure and Ctrl-C too.
+(bench/capacity.py), then fleet migrations against stock django-tenants' migrate_schemas on scratch
+databases of their own (bench/fleet_bench.py). Everything the run made is removed at the end, on
+failure and Ctrl-C too.
 
 TENANTRY_BENCH_QUICK=1 shortens every measurement (for development; the figures get noisier);
 TENANTRY_BENCH_SKIP_OPERATOR=1 leaves out the provisioning figures.
@@ -23,7 +25,7 @@ sys.path[:0] = [str(ROOT / "devenv"), str(ROOT / "bench")]
 
 import operator_bench as ob  # noqa: E402
 
-from bench import capacity, queries, request_path, webstack  # noqa: E402
+from bench import capacity, fleet_bench, queries, request_path, webstack  # noqa: E402
 from bench.table import Row, format_table  # noqa: E402
 from localplatform import config, proc  # noqa: E402
 from localplatform.components import infrastructure  # noqa: E402
@@ -92,6 +94,12 @@ def web_figures(run: ob.Run, stack: webstack.Stack, section: Section) -> None:
                                            f"Locust reports: {report_dir}"))
 
 
+def fleet_figures(run: ob.Run, section: Section) -> None:
+    section("6. fleet migrations", fleet_bench.BUDGET_SECONDS,
+            lambda: fleet_bench.measure(run, section.rows, lambda text: ob.say(run, text)))
+    section.hows.append(("6 fleet", fleet_bench.how()))
+
+
 def provisioning_label(label: str) -> str:
     """operator_bench's own numbering ("2b. 100 Tenants at once") under the issue's section 3."""
     return "3. provisioning: " + re.sub(r"^\d+(-\d+)?[a-z]?\. ", "", label)
@@ -120,7 +128,7 @@ def main() -> int:
     stack = webstack.Stack(hex=run.hex, db=run.db)
     web_rows: list[Row] = []
     hows: list[tuple[str, str]] = []
-    created_db = touched_namespace = False
+    created_db = touched_namespace = fleet_started = False
     try:
         missing = [c.title for c in infrastructure() if proc.read_pid(c.name) is None or not c.ready()]
         if missing:
@@ -136,6 +144,8 @@ def main() -> int:
             if run.operator_name:  # idle from here on, but its CPU must not blur the web figures
                 proc.stop(run.operator_name)
         web_figures(run, stack, Section(run, web_rows, hows))
+        fleet_started = True
+        fleet_figures(run, Section(run, web_rows, hows))
     except (KeyboardInterrupt, ob.Interrupted) as exc:
         run.errors.append(f"interrupted ({type(exc).__name__}); partial results below")
     except BaseException as exc:
@@ -151,6 +161,8 @@ def main() -> int:
         except BaseException as exc:
             run.errors.append(f"cleanup, stopping the bench servers: {exc}")
         ob.cleanup(run, created_db, touched_namespace)
+        if fleet_started:  # its section drops its databases itself; this only catches an interrupted drop
+            fleet_bench.drop(fleet_bench.Databases.of(run.db), run.errors)
     rows = by_section(provisioning_rows(run) + web_rows)
     print()
     print(format_table(rows or [Row("(no figures)", "")]))

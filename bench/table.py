@@ -25,6 +25,11 @@ def below(measured: float, target: float) -> str:
     return "PASS" if measured < target else "MISS"
 
 
+def within(change: float, tolerance: float) -> str:
+    """A relative change (+0.05: 5 % more) inside +-tolerance."""
+    return "PASS" if abs(change) <= tolerance else "MISS"
+
+
 def median(values: Sequence[float]) -> float:
     if not values:
         raise ValueError("median of no values")

@@ -179,3 +179,73 @@ def test_no_requests_is_a_failure_and_p95_merges_names():
     assert broken([], PROFILES["smoke"].thresholds) == ["no requests were made: the run measured nothing"]
     assert p95_ms([entry("a", 10, count=90), entry("b", 500, count=10)]) == 500
     assert p95_ms([]) is None
+
+
+# --- bench/fleet_bench.py: extrapolation, command output, the process tree ------------------------
+
+from bench import fleet_bench  # noqa: E402
+
+
+def test_within_a_tolerance_either_way():
+    assert table.within(0.2, 0.2) == "PASS" and table.within(-0.2, 0.2) == "PASS"
+    assert table.within(0.21, 0.2) == "MISS" and table.within(-0.25, 0.2) == "MISS"
+
+
+def test_per_schema_leaves_the_start_up_out_and_extrapolates_with_it_once():
+    assert fleet_bench.per_schema(10.0, 2.0, 40) == pytest.approx(0.2)
+    assert fleet_bench.extrapolated(10.0, 2.0, 40, 1000) == pytest.approx(2.0 + 200.0)
+    assert fleet_bench.extrapolated(10.0, 2.0, 40, 40) == pytest.approx(10.0)
+    with pytest.raises(ValueError):
+        fleet_bench.per_schema(10.0, 2.0, 0)
+    with pytest.raises(ValueError):
+        fleet_bench.per_schema(1.0, 2.0, 10)  # a start-up longer than the run
+
+
+def test_change_is_relative_to_the_reference():
+    assert fleet_bench.change(110, 100) == pytest.approx(0.1)
+    assert fleet_bench.change(90, 100) == pytest.approx(-0.1)
+    with pytest.raises(ValueError):
+        fleet_bench.change(1, 0)
+
+
+def test_first_at_finds_the_first_matching_line():
+    lines = [(0.4, "Operations to perform:\n"), (0.9, "[1/2 (50%) standard:t_a] === Starting migration\n"),
+             (1.1, "[2/2 (100%) standard:t_b] === Starting migration\n")]
+    assert fleet_bench.first_at(lines, "=== Starting migration") == 0.9
+    assert fleet_bench.first_at(lines, "Applying") is None
+
+
+def test_migrate_tenants_output_is_parsed():
+    output = ("target 1a2b3c4d5e6f: 0 current, 1000 behind, 0 failed before this run\n"
+              "  50 migrated, 0 failed (0.4 s)\n"
+              "rollout to 1a2b3c4d5e6f: 1000 migrated, 2 failed, 1 changed meanwhile in 6.25 s\n")
+    assert fleet_bench.parse_survey(output) == {"version": "1a2b3c4d5e6f", "current": 0, "behind": 1000, "failed": 0}
+    assert fleet_bench.parse_rollout(output) == {"version": "1a2b3c4d5e6f", "migrated": 1000, "failed": 2,
+                                                 "moved": 1, "seconds": 6.25}
+    assert fleet_bench.parse_rollout("CommandError: rollout stopped") is None
+    assert fleet_bench.parse_survey("") is None
+
+
+def test_parent_pid_survives_a_command_name_with_spaces_and_parentheses():
+    assert fleet_bench.stat_ppid("4242 (python (x) y) S 4200 4242 4200 0 -1") == 4200
+
+
+def test_descendants_walk_the_whole_tree_below_the_root():
+    parents = {10: 1, 11: 10, 12: 10, 13: 11, 20: 1, 21: 20}
+    assert fleet_bench.descendants(parents, 10) == {11, 12, 13}
+    assert fleet_bench.descendants(parents, 13) == set()
+    assert fleet_bench.descendants({5: 5}, 5) == set()  # a self-parented entry is not its own child
+
+
+def test_median_index_points_at_the_median_run():
+    assert fleet_bench.median_index([3.0, 1.0, 2.0]) == 2
+    assert fleet_bench.median_index([4.0, 1.0, 3.0, 2.0]) == 3  # the lower of the two middle values
+    assert fleet_bench.median_index([7.0]) == 0
+    with pytest.raises(ValueError):
+        fleet_bench.median_index([])
+
+
+def test_highest_peaks_take_each_field_from_any_run():
+    merged = fleet_bench.Peaks.highest([fleet_bench.Peaks(100, 300, 250, 5, 2, 10),
+                                        fleet_bench.Peaks(120, 200, 150, 1, 4, 30)])
+    assert merged == fleet_bench.Peaks(120, 300, 250, 5, 4, 30)
