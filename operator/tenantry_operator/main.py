@@ -7,6 +7,7 @@ becomes a Kubernetes event on the Tenant.
 import logging
 import os
 import random
+import socket
 import threading
 from datetime import UTC, datetime
 
@@ -22,7 +23,14 @@ from tenantry_operator.conditions import set_condition, transitions  # noqa: E40
 from tenantry_operator.config import OperatorConfig  # noqa: E402
 from tenantry_operator.deletion import delete_tenant  # noqa: E402
 from tenantry_operator.fleet import FleetLoop  # noqa: E402
-from tenantry_operator.kube import Applier, Backups, Tenants, load_configuration, post_event  # noqa: E402
+from tenantry_operator.kube import (  # noqa: E402
+    FIELD_MANAGER,
+    Applier,
+    Backups,
+    Tenants,
+    load_configuration,
+    post_event,
+)
 from tenantry_operator.reconcile import Outcome, Resource, reconcile  # noqa: E402
 from tenantry_operator.webhook import WebhookServer  # noqa: E402
 
@@ -41,6 +49,10 @@ def configure(settings: kopf.OperatorSettings, **_) -> None:
     settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
         prefix=GROUP, key="last-handled-configuration")
     settings.posting.level = logging.INFO
+    # Events say who wrote them (`kubectl describe` shows "From: tenantry-operator", not kopf).
+    settings.posting.reporting_component = FIELD_MANAGER
+    settings.posting.reporting_instance = socket.gethostname()  # the pod's name in a cluster
+    settings.posting.event_name_prefix = "tenantry-"
     settings.peering.priority = CONFIG.peering_priority or random.randint(1, 2**31 - 1)
     settings.peering.lifetime = CONFIG.peering_lifetime_seconds
     load_configuration()

@@ -138,7 +138,7 @@ def _provision(wanted: TenantSpec, mark, settled: bool) -> tuple[str, bool] | No
         return message, False
     finally:
         close_old_connections()
-    mark("SchemaReady", True, "SchemaProvisioned", f"schema {wanted.schema} is migrated")
+    mark("SchemaReady", True, "SchemaProvisioned", f"schema {wanted.schema} and its rows are in place")
     return None
 
 

@@ -109,13 +109,15 @@ def test_a_new_release_reaches_every_tenant_canary_first_and_marks_only_the_fail
             assert condition(broken, "Migrated")["reason"] == "MigrationFailed"
             assert condition(broken, "Ready")["status"] == "True", "a tenant behind is still served"
             assert condition(fleet["alpha"], "Migrated")["status"] == "True"
-            assert any(e["reason"] == "MigrationFailed" and e["type"] == "Warning"
-                       for e in events_of(namespace, "Tenant", "broken"))
+            failed = [e for e in events_of(namespace, "Tenant", "broken") if e["reason"] == "MigrationFailed"]
+            assert failed and failed[0]["type"] == "Warning" and "already exists" in failed[0]["message"]
+            assert {e["source"]["component"] for e in failed} == {"tenantry-operator"}  # not "kopf"
             summary = json.loads(kubectl_run("-n", namespace, "get", "configmap", "tenantry-migrations",
                                              "-o", "json").stdout)["data"]
             assert (summary["current"], summary["failed"], summary["behind"]) == ("3", "1", "0"), summary
-            reasons = {e["reason"] for e in events_of(namespace, "ConfigMap", "tenantry-migrations")}
-            assert {"RolloutStarted", "RolloutFinished"} <= reasons, reasons
+            fleet_events = events_of(namespace, "ConfigMap", "tenantry-migrations")
+            assert {"RolloutStarted", "RolloutFinished"} <= {e["reason"] for e in fleet_events}, fleet_events
+            assert {e["reportingComponent"] for e in fleet_events} == {"tenantry-operator"}
             table = kubectl_run("-n", namespace, "get", "tenants").stdout
             assert "MIGRATED" in table.splitlines()[0] and "Failed" in table
         canary_at = applied_at(app, schema_of(namespace, "canary"))
