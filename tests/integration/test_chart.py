@@ -178,9 +178,121 @@ def test_install_upgrade_uninstall(namespace):
     assert "## Uninstall: what stays" in readme and "tenants.tenantry.dev" in readme
 
 
+# --- the required values only, and the generated DJANGO_SECRET_KEY ---------------------------------
+
+
+def test_the_minimal_values_are_only_the_base_domain_and_the_database_connection():
+    """ci/default-values.yaml is what chart-testing installs with, and what the README's first lines
+    call required: it must stay minimal and pass `helm lint --strict`."""
+    values = yaml.safe_load(DEFAULT_VALUES.read_text())
+    assert values == {"baseDomain": values["baseDomain"],
+                      "database": {"host": values["database"]["host"], "password": values["database"]["password"]}}
+    result = helm("lint", "--strict", CHART, "-f", DEFAULT_VALUES)
+    assert "0 chart(s) failed" in result.stdout
+    readme_top = "\n".join((CHART / "README.md").read_text().splitlines()[:8])
+    for value in ("baseDomain", "database.host", "database.password"):
+        assert f"`{value}`" in readme_top, f"the chart README's first lines do not name {value}"
+
+
+def _app_secret_key(docs: list[dict], name: str = "r-tenantry-app") -> str:
+    return _secret_data(docs, name)["DJANGO_SECRET_KEY"]
+
+
+def test_the_secret_key_is_generated_once_per_render_for_the_app_and_the_migration_hook():
+    """Without a cluster (lookup is empty) every render draws a new key, but within one render the
+    release's Secret and the migration hook's Secret (created before it on a first install) carry the
+    same one, and so do the checksum annotations that roll the pods."""
+    first, second = render(DEFAULT_VALUES), render(DEFAULT_VALUES)
+    key = _app_secret_key(first)
+    assert len(key) == 50 and key.isalnum()
+    assert _app_secret_key(first, "r-tenantry-migrate") == key
+    assert _app_secret_key(second) != key
+    checksums = {d["spec"]["template"]["metadata"]["annotations"]["checksum/secret"] for d in first
+                 if d["kind"] == "Deployment" and d["metadata"]["name"] in ("r-tenantry-web", "r-tenantry-operator")}
+    assert len(checksums) == 1
+    # A chosen key wins, in both Secrets.
+    docs = render(DEFAULT_VALUES, "--set-string", "secrets.secretKey=chosen-key")
+    assert _app_secret_key(docs) == _app_secret_key(docs, "r-tenantry-migrate") == "chosen-key"
+
+
+def _installed_key(namespace: str, release: str = "r") -> str:
+    data = kubectl_run("get", "secret", f"{release}-tenantry-app", "-n", namespace,
+                       "-o", "jsonpath={.data.DJANGO_SECRET_KEY}").stdout
+    return base64.b64decode(data).decode()
+
+
+def test_install_generates_the_secret_key_and_upgrades_keep_it(namespace):
+    """A real install with the minimal values only. `--no-hooks`: there is no kubelet, so the
+    pre-install migration Job would never complete and helm would wait for it until its timeout; the
+    hook's Secret is checked in the release's stored hooks instead. Nothing else is overridden: the
+    image is never pulled (no pod runs), so no pull settings matter here."""
+    release = "r"
+    helm("install", release, CHART, "-n", namespace, "-f", DEFAULT_VALUES, "--no-hooks")
+    key = _installed_key(namespace)
+    assert len(key) == 50 and key.isalnum()
+    # The migration hook of the first install got the same key, though it runs before this Secret exists.
+    hooks = [d for d in yaml.safe_load_all(helm("get", "hooks", release, "-n", namespace).stdout) if d]
+    assert _app_secret_key(hooks, f"{release}-tenantry-migrate") == key
+
+    def web_checksum() -> str:
+        return kubectl_run("get", "deployment", f"{release}-tenantry-web", "-n", namespace,
+                           "-o", "jsonpath={.spec.template.metadata.annotations.checksum/secret}").stdout
+
+    checksum = web_checksum()
+    helm("upgrade", release, CHART, "-n", namespace, "-f", DEFAULT_VALUES, "--no-hooks")
+    assert _installed_key(namespace) == key, "an upgrade must keep the generated key (lookup)"
+    assert web_checksum() == checksum, "an upgrade that changes nothing must not roll the pods"
+    hooks = [d for d in yaml.safe_load_all(helm("get", "hooks", release, "-n", namespace).stdout) if d]
+    assert _app_secret_key(hooks, f"{release}-tenantry-migrate") == key
+    # A chosen key replaces it, and is kept when the value is dropped again.
+    helm("upgrade", release, CHART, "-n", namespace, "-f", DEFAULT_VALUES, "--no-hooks",
+         "--set-string", "secrets.secretKey=chosen-key")
+    assert _installed_key(namespace) == "chosen-key"
+    helm("upgrade", release, CHART, "-n", namespace, "-f", DEFAULT_VALUES, "--no-hooks")
+    assert _installed_key(namespace) == "chosen-key"
+    # The generated key is in the Secret only, not in the values Helm stores for the release.
+    assert key not in helm("get", "values", release, "-n", namespace, "--all").stdout
+    helm("uninstall", release, "-n", namespace)
+    gone = kubectl_run("get", "secret", f"{release}-tenantry-app", "-n", namespace, check=False)
+    assert gone.returncode != 0 and "NotFound" in gone.stderr
+
+
+def test_an_existing_secret_wins_and_the_chart_generates_none(namespace):
+    """`secrets.existingSecret`: no Secret of the chart's, no key generated, every pod reads the
+    given Secret, which the install and upgrade leave as it was. `--no-hooks` as above."""
+    release, mine = "r", "my-app-secrets"
+    url = "postgresql://u:p@db/x"
+    kubectl_run("create", "secret", "generic", mine, "-n", namespace, "--from-literal=DJANGO_SECRET_KEY=mine",
+                f"--from-literal=DATABASE_URL={url}", f"--from-literal=DATABASE_POOLED_URL={url}",
+                "--from-literal=REDIS_URL=redis://cache:6379/0")
+    before = kubectl_run("get", "secret", mine, "-n", namespace, "-o", "jsonpath={.metadata.resourceVersion}").stdout
+    for verb in ("install", "upgrade"):
+        helm(verb, release, CHART, "-n", namespace, "-f", DEFAULT_VALUES, "--set", f"secrets.existingSecret={mine}",
+             "--no-hooks")
+    secrets = kubectl_run("get", "secret", "-n", namespace, "-l", f"app.kubernetes.io/instance={release}",
+                          "-o", "jsonpath={.items[*].metadata.name}").stdout.split()
+    assert f"{release}-tenantry-app" not in secrets and f"{release}-tenantry-migrate" not in secrets, secrets
+    assert kubectl_run("get", "secret", mine, "-n", namespace,
+                       "-o", "jsonpath={.metadata.resourceVersion}").stdout == before, "the chart changed my Secret"
+    for component in ("web", "operator"):
+        spec = yaml.safe_load(kubectl_run("get", "deployment", f"{release}-tenantry-{component}", "-n", namespace,
+                                          "-o", "yaml").stdout)["spec"]["template"]["spec"]
+        container = spec["containers"][0]
+        assert {"secretRef": {"name": mine}} in container["envFrom"], component
+        refs = [e["valueFrom"]["secretKeyRef"]["name"] for e in container.get("env", [])
+                if "secretKeyRef" in e.get("valueFrom", {})]
+        assert set(refs) <= {mine}, (component, refs)
+    hooks = [d for d in yaml.safe_load_all(helm("get", "hooks", release, "-n", namespace).stdout) if d]
+    assert not [d for d in hooks if d["kind"] == "Secret"]
+    job = next(d for d in hooks if d["kind"] == "Job")
+    assert job["spec"]["template"]["spec"]["containers"][0]["envFrom"] == [{"secretRef": {"name": mine}}]
+    helm("uninstall", release, "-n", namespace)
+    kubectl_run("get", "secret", mine, "-n", namespace)  # still there: it was never the chart's
+
+
 BAD_VALUES = {
     "string for web.replicas": (["--set-string", "web.replicas=3"], ["/web/replicas", "want integer"]),
-    "no secret source": ([], ["/secrets/secretKey", "/database/password"]),
+    "no secret source": ([], ["/database/password"]),
     "invalid baseDomain": (["--set", "baseDomain=Not_A_Domain"], ["/baseDomain", "Not_A_Domain"]),
     "external Redis without a URL": (["--set", "redis.enabled=false"], ["/secrets/redisUrl"]),
     "PgBouncer without a userlist source": (

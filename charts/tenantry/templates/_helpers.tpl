@@ -107,10 +107,32 @@ app.kubernetes.io/component: {{ .component }}
 {{- end -}}
 {{- end -}}
 
+{{/* Django's SECRET_KEY, decided once per render: `secrets.secretKey` if set; else the key already
+in the release's Secret (lookup: an upgrade keeps it, so sessions and signed links survive); else
+50 random characters. The choice is remembered in .Values for the rest of the render (every template
+shares that map; Helm stores the release's values from a copy, so it is never saved), because two
+templates need the same key and each would otherwise draw its own: the migration hook's Secret
+(migrate-secret.yaml) is created before the release's Secret exists, so on a first install lookup
+finds nothing for either, and both must carry the one key generated here. The checksum annotations
+that include secret.yaml see the same key too. Without a cluster (`helm template`, `helm lint`)
+lookup is empty and every render draws a new key. Only called when secrets.existingSecret is empty. */}}
+{{- define "tenantry.secretKey" -}}
+{{- if not (hasKey .Values.secrets "_renderedSecretKey") -}}
+{{- $key := .Values.secrets.secretKey -}}
+{{- if not $key -}}
+{{- $existing := lookup "v1" "Secret" .Release.Namespace (include "tenantry.secretName" .) -}}
+{{- $stored := dig "data" "DJANGO_SECRET_KEY" "" $existing -}}
+{{- $key = ternary ($stored | b64dec) (randAlphaNum 50) (ne $stored "") -}}
+{{- end -}}
+{{- $_ := set .Values.secrets "_renderedSecretKey" $key -}}
+{{- end -}}
+{{- .Values.secrets._renderedSecretKey -}}
+{{- end -}}
+
 {{/* The secret values (the schema checks them first; this is the message when it is bypassed). */}}
 {{- define "tenantry.secretData" -}}
 {{- $db := .Values.database -}}
-{{- $secretKey := required "secrets.secretKey is required unless secrets.existingSecret is set" .Values.secrets.secretKey -}}
+{{- $secretKey := include "tenantry.secretKey" . -}}
 {{- /* urlquery escapes a space as "+", which a URL's user-info part does not decode: use %20. */ -}}
 {{- $password := required "database.password is required unless secrets.existingSecret is set" $db.password | urlquery | replace "+" "%20" -}}
 {{- $user := $db.user | urlquery | replace "+" "%20" -}}
