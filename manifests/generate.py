@@ -35,6 +35,7 @@ OPERATOR_TEMPLATES = (
     "configmap.yaml",
     "kopfpeering.yaml",
     "operator-service.yaml",
+    "operator-fleet-configmap.yaml",
     "operator-deployment.yaml",
 )
 

@@ -63,6 +63,7 @@ class OperatorConfig:
     # Fleet migrations: how often every schema is surveyed (and behind ones rolled out), on how many
     # connections at once, and how long a schema that failed waits before the operator tries it again.
     fleet_interval_seconds: float = 30
+    fleet_configmap: str = "tenantry-migrations"  # the summary and its events; the chart names it after the release
     migration_parallel: int = 4
     migration_retry_seconds: float = 300
     # Prometheus metrics: off when no port is given.
@@ -113,6 +114,7 @@ class OperatorConfig:
             webhook_ca=environ.get("TENANTRY_WEBHOOK_CA") or None,
             watch_namespace=environ.get("TENANTRY_WATCH_NAMESPACE") or None,
             fleet_interval_seconds=_seconds(environ, "TENANTRY_FLEET_INTERVAL_SECONDS", 30),
+            fleet_configmap=environ.get("TENANTRY_FLEET_CONFIGMAP") or "tenantry-migrations",
             migration_parallel=max(1, int(_seconds(environ, "TENANTRY_MIGRATION_PARALLEL", 4))),
             migration_retry_seconds=_seconds(environ, "TENANTRY_MIGRATION_RETRY_SECONDS", 300),
             metrics_port=port("TENANTRY_METRICS_PORT", None),

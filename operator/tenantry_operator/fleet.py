@@ -3,9 +3,9 @@
 Every `fleet_interval_seconds`: one survey (a handful of queries for the whole fleet), metrics, and
 `status.migrations` patched on the Tenants whose state changed; when some schema lacks migrations, the
 same rollout as the deploy hook's (`tenantry.tenancy.fleet.rollout`), with failed schemas retried only
-after `migration_retry_seconds`. The fleet's summary lives in the ConfigMap `tenantry-migrations`,
-which carries the rollout's events. Several operators may run it at once (a standby replica): the
-rollout's per-schema locks make that safe.
+after `migration_retry_seconds`. The fleet's summary lives in a ConfigMap (`fleet_configmap`,
+tenantry-migrations by default), which carries the rollout's events. Several operators may run it at
+once (a standby replica): the rollout's locks make that safe.
 """
 import logging
 import threading
@@ -16,7 +16,7 @@ from django.db import close_old_connections
 from tenantry.tenancy.fleet import rollout, survey, target
 from tenantry_operator import metrics
 from tenantry_operator.config import OperatorConfig
-from tenantry_operator.migration_status import CONFIGMAP, fleet_summary, migrations_status
+from tenantry_operator.migration_status import fleet_summary, migrations_status
 
 logger = logging.getLogger(__name__)
 
@@ -114,7 +114,7 @@ class FleetLoop:
             if (tenant.get("status") or {}).get("migrations") != wanted:
                 self.tenants.patch_status(meta["namespace"], meta["name"], {"migrations": wanted})
         self.summary = self.apply({"apiVersion": "v1", "kind": "ConfigMap",
-                                   "metadata": {"name": CONFIGMAP, "namespace": self.namespace,
+                                   "metadata": {"name": self.config.fleet_configmap, "namespace": self.namespace,
                                                 "labels": {"app.kubernetes.io/managed-by": "tenantry-operator"}},
                                    "data": fleet_summary(summary, rollout_state)})
         return states

@@ -6,8 +6,6 @@ with it.
 """
 from tenantry.tenancy.fleet.survey import SchemaState
 
-CONFIGMAP = "tenantry-migrations"  # the fleet summary, and the fleet's events
-
 
 def migrations_status(state: SchemaState, target: str) -> dict:
     behind = "Failed" if state.failure else "Pending"
@@ -42,7 +40,7 @@ def condition_outdated(status: dict) -> bool:
 
 
 def fleet_summary(summary: dict, rollout: str) -> dict:
-    """The ConfigMap's data: strings only."""
+    """The fleet ConfigMap's data: strings only."""
     versions = ", ".join(f"{v}={n}" for v, n in sorted(summary["versions"].items(), key=lambda kv: -kv[1]))
     return {"target": summary["target"], "current": str(summary["current"]), "behind": str(summary["behind"]),
             "failed": str(summary["failed"]), "versions": versions, "rollout": rollout}

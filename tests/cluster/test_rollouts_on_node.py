@@ -7,10 +7,24 @@ import time
 from datetime import datetime
 
 import pytest
-from node_client import NAMESPACE, RELEASE, api_load, eventually, failures, helm, kubectl, ledger_of, p95_ms, report
+from node_client import (
+    NAMESPACE,
+    RELEASE,
+    api_load,
+    browser_session,
+    eventually,
+    failures,
+    helm,
+    kubectl,
+    ledger_of,
+    p95_ms,
+    report,
+    signed_in,
+)
 
 from chaos.faults import restart
 from localplatform import cluster, config, images, node
+from localplatform.stack import DEMO_PASSWORD
 
 pytestmark = [pytest.mark.usefixtures("the_node"), pytest.mark.timeout(900)]
 CHART = config.ROOT / "charts" / "tenantry"
@@ -64,6 +78,10 @@ def test_a_helm_upgrade_to_a_new_image_and_back_fails_no_request_and_loses_no_wr
     node.import_image(new.ref, images.ensure(new, prune=False))
     new_tag = new.ref.rsplit(":", 1)[1]
     since = datetime.now().astimezone().replace(microsecond=0)
+    # The release generated its Django secret key (devenv sets none): upgrades must keep it, or every
+    # logged-in person would be logged out.
+    session = browser_session("acme.localhost", "owner@acme.example.com", DEMO_PASSWORD)
+    assert signed_in("acme.localhost", session)
     with api_load(clients=4) as load:
         time.sleep(5)
         began = time.monotonic()
@@ -85,6 +103,7 @@ def test_a_helm_upgrade_to_a_new_image_and_back_fails_no_request_and_loses_no_wr
     assert failures(load.samples(began)) == 0, rolled("upgrade", load, began)
     assert not ledger.lost and not ledger.duplicated, ledger
     assert migrated <= first_pod
+    assert signed_in("acme.localhost", session), "the session did not survive the upgrades"
 
 
 def test_a_pgbouncer_rollout_fails_no_request():

@@ -63,6 +63,10 @@ app.kubernetes.io/component: {{ .component }}
 {{- printf "%s-operator" (include "tenantry.fullname" .) | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
 
+{{- define "tenantry.fleetConfigMap" -}}
+{{- printf "%s-migrations" (include "tenantry.fullname" .) | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
 {{- define "tenantry.operatorServiceAccount" -}}
 {{- default (include "tenantry.operatorName" .) .Values.operator.serviceAccount.name -}}
 {{- end -}}
