@@ -3,6 +3,7 @@ tokens, membership, projects CRUD, errors, tenant isolation, CSRF and the OpenAP
 import http.client
 import json
 import logging
+import re
 
 import pytest
 from django.db import connection, transaction
@@ -498,3 +499,71 @@ def test_the_openapi_document_is_valid_and_describes_v1(tenant):
     listed = {p["name"] for p in document["paths"]["/api/v1/projects/"]["get"]["parameters"]}
     assert {"search", "status", "ordering", "page", "page_size"} <= listed
     assert tenant.schema not in response.content.decode()
+
+
+def test_the_api_speaks_only_json_and_reads_the_query_string_only_where_it_takes_parameters(tenant):
+    client, _ = api_client(tenant)
+    assert client.get("/api/v1/me/", {"format": "xml"}).status_code == 200  # ?format= is not read
+    assert_error(client.get("/api/v1/me/", HTTP_ACCEPT="text/html"), 406, "not_acceptable")
+    crowded = "&".join(["a"] * 1001)  # more fields than DATA_UPLOAD_MAX_NUMBER_FIELDS
+    assert client.get(f"/api/v1/me/?{crowded}").status_code == 200
+    assert_error(client.get(f"{PROJECTS}?{crowded}"), 400, "parse_error")
+    assert_error(client.get(f"{PROJECTS}%0A1/"), 404, "not_found")  # a line break in the path
+
+
+DETAIL = "/api/v1/projects/{id}/"
+# What each operation can answer besides success; tenantry.api.schema says why.
+DOCUMENTED_ERRORS = {
+    ("post", TOKEN_URL): {400, 401, 406, 413, 415, 429},
+    ("get", "/api/v1/me/"): {401, 403, 406},
+    ("get", PROJECTS): {400, 401, 403, 404, 406},
+    ("post", PROJECTS): {400, 401, 402, 403, 406, 413, 415},
+    ("get", DETAIL): {401, 403, 404, 406},
+    ("put", DETAIL): {400, 401, 402, 403, 404, 406, 413, 415},
+    ("patch", DETAIL): {400, 401, 402, 403, 404, 406, 413, 415},
+    ("delete", DETAIL): {401, 402, 403, 404, 406},
+}
+
+
+def test_the_openapi_document_lists_each_operations_errors(tenant):
+    document = json.loads(tenant.client().get("/api/schema/", {"format": "json"}).content)
+    operations = {(method, path): operation for path, item in document["paths"].items()
+                  for method, operation in item.items()}
+    assert set(operations) == set(DOCUMENTED_ERRORS)
+    for (method, path), operation in operations.items():
+        errors = {int(status): response for status, response in operation["responses"].items() if int(status) >= 400}
+        assert set(errors) == DOCUMENTED_ERRORS[method, path], (method, path)
+        for status, response in errors.items():
+            schema = {"$ref": "#/components/schemas/" + ("ValidationError" if status == 400 else "Error")}
+            assert response["content"] == {"application/json": {"schema": schema}}, (method, path, status)
+        if 401 in errors:
+            assert errors[401]["headers"]["WWW-Authenticate"]["required"] is True
+
+    def codes(method, path, status) -> list[str]:
+        """The codes an error response's description names, one a line: "* `code`: why"."""
+        return re.findall(r"^\* `(\w+)`: \S", operations[method, path]["responses"][str(status)]["description"], re.M)
+
+    assert codes("post", TOKEN_URL, 400) == codes("put", DETAIL, 400) == ["parse_error", "invalid"]
+    assert codes("get", PROJECTS, 400) == ["parse_error", "invalid"]  # query parameters
+    assert codes("post", TOKEN_URL, 401) == ["invalid_credentials"]
+    assert codes("get", "/api/v1/me/", 401) == ["not_authenticated", "authentication_failed"]
+    assert codes("delete", DETAIL, 402) == ["subscription_required"]
+    assert codes("patch", DETAIL, 403) == ["permission_denied"]
+    assert codes("get", PROJECTS, 404) == codes("get", DETAIL, 404) == ["not_found"]
+    assert codes("get", "/api/v1/me/", 406) == ["not_acceptable"]
+    assert codes("post", PROJECTS, 413) == ["payload_too_large"]
+    assert codes("post", PROJECTS, 415) == ["unsupported_media_type"]
+    assert codes("post", TOKEN_URL, 429) == ["throttled"]
+    [id_parameter] = operations["get", DETAIL]["parameters"]
+    assert id_parameter["schema"] == {"type": "integer", "minimum": 0}  # <int:pk>: no route for "-1"
+    retry_after = operations["post", TOKEN_URL]["responses"]["429"]["headers"]["Retry-After"]
+    assert (retry_after["required"], retry_after["schema"]["type"]) == (True, "integer")
+
+    schemas = document["components"]["schemas"]
+    for name in ["Error", "ValidationError"]:
+        assert {field: schema["type"] for field, schema in schemas[name]["properties"].items()} == \
+            {"code": "string", "detail": "string"}
+        assert schemas[name]["required"] == ["code", "detail"]
+    assert "additionalProperties" not in schemas["Error"]
+    # each field in error, under its own name: its messages
+    assert schemas["ValidationError"]["additionalProperties"] == {"type": "array", "items": {"type": "string"}}

@@ -10,8 +10,8 @@ written before failing, so every error marks it for rollback: an error response 
 """
 import logging
 
+from django.core.exceptions import BadRequest, RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import connections
 from django.http import Http404
@@ -62,6 +62,12 @@ def _as_api_exception(exc) -> exceptions.APIException | None:
         return exceptions.ValidationError(as_serializer_error(exc))
     if isinstance(exc, RequestDataTooBig):  # a form body read by the CSRF check
         return PayloadTooLarge()
+    if isinstance(exc, SuspiciousOperation):  # e.g. more query parameters than DATA_UPLOAD_MAX_NUMBER_FIELDS
+        # logged as Django logs those it turns into a 400 itself
+        logging.getLogger(f"django.security.{type(exc).__name__}").error(str(exc))
+        return exceptions.ParseError()
+    if isinstance(exc, BadRequest):
+        return exceptions.ParseError()
     return None
 
 

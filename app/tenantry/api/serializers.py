@@ -56,3 +56,16 @@ class ProjectQuerySerializer(serializers.Serializer):
                                    help_text="Matches name or description, case-insensitively.")
     status = serializers.ChoiceField(choices=Project.Status.choices, required=False, allow_blank=True)
     ordering = serializers.ChoiceField(choices=list(PROJECT_ORDERINGS), default="-created_at")
+
+
+class ErrorSerializer(serializers.Serializer):
+    """The body of every error response (tenantry.api.exceptions)."""
+    code = serializers.CharField(help_text="What went wrong, for programs: e.g. `not_found`, `permission_denied`.")
+    detail = serializers.CharField(help_text="What went wrong, for people.")
+
+
+class ValidationErrorSerializer(ErrorSerializer):
+    """The body of a 400. With `code` `invalid`, each field in error is a key of its own beside `code` and
+    `detail`, holding that field's messages (`non_field_errors`: the body as a whole); with `parse_error`
+    (a body that is not JSON, a query string that cannot be read) there are no others."""
+    code = serializers.CharField(help_text="What went wrong, for programs: `invalid` or `parse_error`.")

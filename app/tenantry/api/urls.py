@@ -17,5 +17,6 @@ urlpatterns = [
     # Only for reverse("api-root") in links; requests to /api/v1/ resolve to v1:root above.
     path("v1/", views.ApiRootView.as_view(), name="api-root"),
     path("schema/", views.SchemaView.as_view(), name="api-schema"),
-    re_path(r"^(?:.*/)?$", views.UnknownEndpointView.as_view()),
+    # Any characters, line breaks too ("." would leave a path with %0A to Django's HTML 404).
+    re_path(r"^(?:[\s\S]*/)?$", views.UnknownEndpointView.as_view()),
 ]

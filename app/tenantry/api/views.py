@@ -8,6 +8,7 @@ from drf_spectacular.utils import extend_schema
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework import exceptions, generics
 from rest_framework.authtoken.models import Token
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
@@ -19,6 +20,7 @@ from tenantry.api.exceptions import api_exception_handler
 from tenantry.api.pagination import ApiPagination
 from tenantry.api.parsers import BoundedJSONParser
 from tenantry.api.permissions import IsTenantMember, WritesNeedLiveSubscription, tenant_role
+from tenantry.api.schema import ApiAutoSchema
 from tenantry.api.serializers import (
     PROJECT_ORDERINGS,
     MeSerializer,
@@ -30,11 +32,26 @@ from tenantry.api.serializers import (
 from tenantry.projects import selectors, services
 
 
+class JsonOnly(DefaultContentNegotiation):
+    """JSON is the only representation, so `?format=` is not read: DRF answers one naming another
+    format with a 404, as if the resource were not there, and reading it would parse the query string
+    of every request, not only of the views that take parameters there. An Accept header that rules
+    JSON out is still a 406."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return super().select_renderer(request, renderers, format_suffix="json")
+
+
 class JsonApi:
     """What every endpoint shares: JSON in (bounded), JSON out, errors in one shape."""
     renderer_classes = [JSONRenderer]
     parser_classes = [BoundedJSONParser]
+    content_negotiation_class = JsonOnly
     pagination_class = ApiPagination
+    # The OpenAPI document lists each operation's errors, from what the view is made of, plus the
+    # APIExceptions its own code raises, named in `raises`.
+    schema = ApiAutoSchema()
+    raises: list[type[exceptions.APIException]] = []
 
     def get_exception_handler(self):
         return api_exception_handler
@@ -69,6 +86,15 @@ class UnknownEndpointView(JsonApi, APIView):
         raise exceptions.NotFound()
 
 
+class InvalidCredentials(exceptions.AuthenticationFailed):
+    default_detail = "Unable to sign in with that email and password."
+    default_code = "invalid_credentials"
+
+
+class TooManyAttempts(exceptions.Throttled):
+    default_detail = "Too many failed sign-in attempts."
+
+
 class TokenView(JsonApi, APIView):
     """Exchange a member's email and password for their API token.
 
@@ -80,8 +106,7 @@ class TokenView(JsonApi, APIView):
     """
     authentication_classes: list = []
     permission_classes = [AllowAny]
-    throttled_detail = "Too many failed sign-in attempts."
-    failed_detail = "Unable to sign in with that email and password."
+    raises = [InvalidCredentials, TooManyAttempts]
 
     @extend_schema(request=TokenRequestSerializer, responses={200: TokenSerializer}, auth=[])
     def post(self, request):
@@ -90,11 +115,11 @@ class TokenView(JsonApi, APIView):
         email, password = credentials.validated_data["email"], credentials.validated_data["password"]
         wait = ratelimit.retry_after(request._request, email)
         if wait is not None:
-            raise exceptions.Throttled(wait=wait, detail=self.throttled_detail)
+            raise TooManyAttempts(wait=wait)
         user = authenticate(request=request._request, username=email, password=password)
         if user is None:
             ratelimit.record_failure(request._request, email)
-            raise exceptions.AuthenticationFailed(self.failed_detail, code="invalid_credentials")
+            raise InvalidCredentials()
         token, _ = Token.objects.get_or_create(user=user)
         return Response(TokenSerializer({"token": token.key}).data)
 
@@ -116,6 +141,8 @@ class MeView(JsonApi, APIView):
 
 @extend_schema(methods=["GET"], parameters=[ProjectQuerySerializer])
 class ProjectListView(JsonApi, generics.ListCreateAPIView):
+    """The tenant's projects, a page at a time, newest first unless ordered otherwise; or a new one,
+    owned by the caller."""
     serializer_class = ProjectSerializer
     permission_classes = [IsTenantMember, WritesNeedLiveSubscription]
 
@@ -131,6 +158,7 @@ class ProjectListView(JsonApi, generics.ListCreateAPIView):
 
 
 class ProjectDetailView(JsonApi, generics.RetrieveUpdateDestroyAPIView):
+    """One project: read, replace, change or delete it."""
     serializer_class = ProjectSerializer
     permission_classes = [IsTenantMember, WritesNeedLiveSubscription]
 
