@@ -113,9 +113,9 @@ class FleetLoop:
             wanted = migrations_status(state, deployed.version)
             if (tenant.get("status") or {}).get("migrations") != wanted:
                 self.tenants.patch_status(meta["namespace"], meta["name"], {"migrations": wanted})
+        # Data only: in a cluster the chart owns the object and its labels (Helm checks them on upgrade).
         self.summary = self.apply({"apiVersion": "v1", "kind": "ConfigMap",
-                                   "metadata": {"name": self.config.fleet_configmap, "namespace": self.namespace,
-                                                "labels": {"app.kubernetes.io/managed-by": "tenantry-operator"}},
+                                   "metadata": {"name": self.config.fleet_configmap, "namespace": self.namespace},
                                    "data": fleet_summary(summary, rollout_state)})
         return states
 
