@@ -43,3 +43,28 @@ def test_kubectl_get_shows_whether_a_tenant_is_behind():
     columns = {c["name"]: c for c in version["additionalPrinterColumns"]}
     assert columns["Migrated"]["jsonPath"] == ".status.migrations.state"
     assert columns["Pending"].get("priority") == 1  # -o wide
+
+
+def crd_default(path: str):
+    field = schema()
+    for name in path.split("."):
+        field = field["properties"][name]
+    return field["default"]
+
+
+def test_the_operator_applies_the_defaults_the_crd_documents():
+    """An object the API server did not default (created before a default existed) gets the same
+    values from the operator: the Python defaults may not drift from the CRD's."""
+    from tenantry_operator import children
+    from tenantry_operator.config import OperatorConfig
+    from tenantry_operator.spec import tenant_spec
+
+    wanted = tenant_spec("ns", "acme", {}, "example.com")
+    assert wanted.plan == crd_default("spec.plan")
+    assert wanted.suspended == crd_default("spec.suspended")
+    assert wanted.backups_enabled == crd_default("spec.backup.enabled")
+    assert wanted.canary == crd_default("spec.migrations.canary")
+    cronjob = children.backup_cronjob("acme", "ns", "uid", "t_acme", {}, False, OperatorConfig())
+    assert cronjob["spec"]["schedule"] == crd_default("spec.backup.schedule")
+    command = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["command"]
+    assert f"--keep={crd_default('spec.backup.retention')}" in command
