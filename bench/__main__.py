@@ -118,11 +118,7 @@ def by_section(rows: list[Row]) -> list[Row]:
 def main() -> int:
     run = ob.Run(started=time.monotonic())
 
-    def on_term(signum, frame):
-        raise ob.Interrupted(f"signal {signum}")
-
-    signal.signal(signal.SIGTERM, on_term)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    ob.interrupt_on_signals()
     print(f"Tenantry benchmark{' (QUICK: shortened measurements)' if QUICK else ''}")
     ob.machine_facts(run)
     stack = webstack.Stack(hex=run.hex, db=run.db)

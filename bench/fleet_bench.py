@@ -69,16 +69,7 @@ SAMPLE_SECONDS = 0.05
 NOOP_ROUNDS = 1 if QUICK else 3  # median of these; the real migration runs once
 NAMESPACES = ("fleet-a", "fleet-b")  # the first FLEET_SMALL tenants, then the rest
 SECOND_PROBE_NAME = "9002_priority_two"
-SECOND_PROBE = '''from django.db import migrations, models
-
-
-class Migration(migrations.Migration):
-    dependencies = [("projects", "{previous}")]
-    operations = [
-        migrations.AddField("project", "priority_two", models.IntegerField(default=0, db_default=0)),
-        migrations.AddIndex("project", models.Index(fields=["priority_two"], name="projects_priority_two_idx")),
-    ]
-'''
+SECOND_PROBE = migration_probe.column_probe("priority_two")
 
 
 # --- pure helpers (unit-tested in tests/unit/test_bench_helpers.py) -------------------------------
@@ -573,11 +564,7 @@ def main() -> int:
     """The section alone, against a running `make up`."""
     run = ob.Run(started=time.monotonic())
 
-    def on_term(signum, frame):
-        raise ob.Interrupted(f"signal {signum}")
-
-    signal.signal(signal.SIGTERM, on_term)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    ob.interrupt_on_signals()
     print(f"Tenantry fleet migrations benchmark{' (QUICK)' if QUICK else ''}; budget {BUDGET_SECONDS} s")
     rows: list[Row] = []
     try:

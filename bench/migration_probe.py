@@ -13,16 +13,25 @@ from pathlib import Path
 
 APP_MIGRATIONS = Path(__file__).resolve().parent.parent / "app" / "tenantry" / "projects" / "migrations"
 PROBE_NAME = "9001_priority"
-PROBE = '''from django.db import migrations, models
+COLUMN_PROBE = '''from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
     dependencies = [("projects", "{previous}")]
     operations = [
-        migrations.AddField("project", "priority", models.IntegerField(default=0, db_default=0)),
-        migrations.AddIndex("project", models.Index(fields=["priority"], name="projects_priority_idx")),
+        migrations.AddField("project", "<column>", models.IntegerField(default=0, db_default=0)),
+        migrations.AddIndex("project", models.Index(fields=["<column>"], name="projects_<column>_idx")),
     ]
 '''
+
+
+def column_probe(column: str) -> str:
+    """A migration adding `column` (an integer with a default) and an index on it to the projects
+    table; `{previous}` is left for write_release to fill."""
+    return COLUMN_PROBE.replace("<column>", column)
+
+
+PROBE = column_probe("priority")
 RUN_PYTHON = '''from django.db import migrations
 
 

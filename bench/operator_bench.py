@@ -737,15 +737,20 @@ def report(run: Run) -> None:
             print(f"  - {error}")
 
 
-def main() -> int:
-    run = Run(started=time.monotonic())
-
+def interrupt_on_signals() -> None:
+    """SIGTERM and Ctrl-C raise in the main thread, so every benchmark's cleanup runs; Ctrl-C even when
+    started from a shell that ignores SIGINT (a background job)."""
     def on_term(signum, frame):
         raise Interrupted(f"signal {signum}")
 
     signal.signal(signal.SIGTERM, on_term)
-    # Ctrl-C must reach the cleanup even when started from a shell that ignores SIGINT (a background job).
     signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def main() -> int:
+    run = Run(started=time.monotonic())
+
+    interrupt_on_signals()
     print("Tenantry operator/provisioning benchmark")
     machine_facts(run)
     created_db = touched_namespace = False
