@@ -104,8 +104,12 @@ def api(app):
 
 @pytest.fixture(scope="module")
 def canary(app):
-    """A Ready tenant with a row, whose state every hostile spec must leave exactly as it was."""
-    return ready_tenant_with_a_row(app, "canary", "canary row")
+    """A Ready tenant with a row, whose state every hostile spec must leave exactly as it was (once
+    settled: the fleet loop's first survey adds its Migrated condition)."""
+    name, tenant = ready_tenant_with_a_row(app, "canary", "canary row")
+    app.wait_for(lambda: condition(app.tenant(name), "Migrated").get("status") == "True", timeout=30,
+                 what=f"{name} Migrated")
+    return name, tenant
 
 
 def canary_state(app, name: str, tenant: Tenant) -> dict:
