@@ -31,7 +31,7 @@ from tenantry_operator.kube import (  # noqa: E402
     load_configuration,
     post_event,
 )
-from tenantry_operator.reconcile import Outcome, Resource, reconcile  # noqa: E402
+from tenantry_operator.reconcile import Outcome, Resource, Services, reconcile  # noqa: E402
 from tenantry_operator.webhook import WebhookServer  # noqa: E402
 
 CONFIG = OperatorConfig.from_env()
@@ -88,7 +88,7 @@ def _reconcile(trigger: str, body, namespace, name, uid, spec, meta, status, pat
     tenant = Resource(namespace=namespace, name=name, uid=uid, generation=meta["generation"], spec=dict(spec),
                       status=dict(status))
     with metrics.timed(metrics.RECONCILE_SECONDS, trigger=trigger):
-        result = reconcile(tenant, CONFIG, applier.apply, recheck=trigger == "timer")
+        result = reconcile(tenant, CONFIG, Services(apply=applier.apply), recheck=trigger == "timer")
     outcome = "ready" if not result.error else ("failed" if result.permanent else "retry")
     metrics.RECONCILIATIONS.labels(trigger=trigger, result=outcome).inc()
     metrics.record_phase(uid, result.status["phase"],
