@@ -54,5 +54,6 @@ cluster-chaos: deps ## Break `make cluster` on purpose under API load through Tr
 pitr-drill: ## Point-in-time recovery drill on scratch clusters (ports 15433/15434, .local/pitr/); about 5 s
 	PYTHONPATH=devenv $(PYTHON) -m localplatform.pitr
 
-test-unit: deps ## Only the tests that need no running service
+test-unit: ## Only the tests that need no service and no built binary: the virtualenv is all they need
+	$(PLATFORM) venv
 	$(PYTEST) tests/unit

@@ -3,7 +3,7 @@ import shutil
 import sys
 
 from . import cluster, config, stack
-from .deps import ensure_all
+from .deps import ensure_all, ensure_venv
 from .proc import PlatformError
 
 
@@ -14,6 +14,7 @@ def clean() -> None:
 
 
 COMMANDS = {"up": stack.up, "down": lambda: stack.down(cluster.components()), "clean": clean, "deps": ensure_all,
+            "venv": ensure_venv,
             "status": lambda: sys.exit(0 if stack.status(cluster.components()) else 3),
             "cluster": cluster.up, "cluster-down": cluster.down, "cluster-build": cluster.build}
 

@@ -93,6 +93,7 @@ def ensure_venv() -> None:
     if stamp.exists() and stamp.read_text() == digest:
         return
     say(f"installing Python dependencies into {config.VENV}")
+    config.LOGS.mkdir(parents=True, exist_ok=True)  # also when `make test-unit` is the first command
     log = config.LOGS / "pip.log"
     python = config.VENV / "bin" / "python"
     with log.open("a") as out:

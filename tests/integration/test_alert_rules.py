@@ -72,3 +72,14 @@ def test_every_dashboard_query_parses(tmp_path: Path):
     rules_file = tmp_path / "dashboard-queries.yaml"
     rules_file.write_text(yaml.safe_dump({"groups": [{"name": "dashboards", "rules": rules}]}))
     assert f"SUCCESS: {len(rules)} rules found" in promtool("check", "rules", rules_file)
+
+
+def test_promtool_accepts_the_local_prometheus_configuration(tmp_path):
+    from localplatform.components import scrape_targets
+    from localplatform.prometheus import render
+
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(json.dumps({"groups": [{"name": "g", "rules": [{"alert": "A", "expr": "up == 0"}]}]}))
+    config_file = tmp_path / "prometheus.yml"
+    config_file.write_text(render(scrape_targets(28090, 28081), interval_seconds=0.5, rule_files=[str(rules)]))
+    assert "SUCCESS" in promtool("check", "config", str(config_file))

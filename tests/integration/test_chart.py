@@ -706,3 +706,10 @@ def test_monitoring_is_off_by_default_and_the_pgbouncer_monitor_follows_its_expo
     docs = render(MONITORING_VALUES, "--set", "pgbouncer.exporter.enabled=false")
     assert {d["metadata"]["name"] for d in docs if d["kind"] == "ServiceMonitor"} == \
         {"r-tenantry-web", "r-tenantry-operator"}
+
+
+def test_helm_packages_the_crds():
+    crd = config.ROOT / "charts" / "tenantry" / "crds" / "tenants.tenantry.dev.yaml"
+    shown = list(yaml.safe_load_all(helm("show", "crds", str(config.ROOT / "charts" / "tenantry")).stdout))
+    assert {doc["metadata"]["name"] for doc in shown if doc} == {"tenants.tenantry.dev", "kopfpeerings.kopf.dev"}
+    assert yaml.safe_load(crd.read_text()) in shown

@@ -1,11 +1,8 @@
-"""The local Prometheus' configuration: the jobs the dashboards select on, and a file promtool accepts."""
-import json
-import shutil
-
+"""The local Prometheus' configuration: the jobs the dashboards select on (promtool's check of the file is
+in tests/integration/test_alert_rules.py)."""
 import pytest
 import yaml
 
-from harness import run_tool
 from localplatform.components import scrape_targets
 from localplatform.prometheus import JOBS, duration, render, scrape_config
 
@@ -33,14 +30,3 @@ def test_rule_files_are_listed_only_when_given():
 def test_a_job_no_dashboard_knows_is_refused():
     with pytest.raises(ValueError, match="webb"):
         scrape_config({"webb": ["127.0.0.1:1"]})
-
-
-def test_promtool_accepts_the_rendered_configuration(tmp_path):
-    promtool = shutil.which("promtool")
-    assert promtool, "promtool is missing: Debian's `prometheus` package installs it (`make deps`)"
-    rules = tmp_path / "rules.yaml"
-    rules.write_text(json.dumps({"groups": [{"name": "g", "rules": [{"alert": "A", "expr": "up == 0"}]}]}))
-    config_file = tmp_path / "prometheus.yml"
-    config_file.write_text(render(scrape_targets(28090, 28081), interval_seconds=0.5, rule_files=[str(rules)]))
-    result = run_tool(promtool, "check", "config", config_file)
-    assert "SUCCESS" in result.stdout + result.stderr
