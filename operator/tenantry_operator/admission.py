@@ -8,26 +8,30 @@ database does the same: refusing would also block the operator's own patches of 
 finalizers and annotations pass through this webhook) until the database is back.
 """
 import logging
+from collections.abc import Callable
 
 from django.db import DatabaseError, close_old_connections
 
 from tenantry.tenancy import naming
 from tenantry.tenancy.selectors import claim_problems
+from tenantry.tenancy.services import TenantSpec
 from tenantry_operator.config import OperatorConfig
 from tenantry_operator.spec import tenant_spec
 
 logger = logging.getLogger(__name__)
 
 
-def problems(namespace: str, name: str, spec: dict, config: OperatorConfig) -> list[str] | None:
-    """What is wrong with the Tenant, or None when that could not be checked (no database)."""
+def problems(namespace: str, name: str, spec: dict, config: OperatorConfig,
+             claims: Callable[[TenantSpec], list[str]] = claim_problems) -> list[str] | None:
+    """What is wrong with the Tenant, or None when that could not be checked (no database). `claims`
+    reads what other tenants own (injected for unit tests)."""
     try:
         wanted = tenant_spec(namespace, name, spec, config.base_domain)
     except naming.InvalidName as exc:
         return [str(exc)]
     close_old_connections()
     try:
-        return claim_problems(wanted)
+        return claims(wanted)
     except DatabaseError as exc:
         logger.warning("admitting Tenant %s/%s unchecked: the database is unreachable (%s); the reconcile "
                        "loop checks it", namespace, name, exc)

@@ -31,6 +31,7 @@ from tenantry_operator.kube import (  # noqa: E402
     load_configuration,
     post_event,
 )
+from tenantry_operator.phases import Phase  # noqa: E402
 from tenantry_operator.reconcile import Outcome, Resource, Services, reconcile  # noqa: E402
 from tenantry_operator.webhook import WebhookServer  # noqa: E402
 
@@ -151,7 +152,7 @@ if CONFIG.webhook_port:
 
 @kopf.on.delete(GROUP, VERSION, PLURAL)
 def release(body, namespace, name, uid, spec, status, **_) -> None:
-    metrics.record_phase(uid, "Terminating")
+    metrics.record_phase(uid, Phase.TERMINATING)
     kopf.info(body, reason="Deleted", message=delete_tenant(namespace, name, dict(spec), dict(status), CONFIG))
     metrics.record_phase(uid, None)
 

@@ -9,6 +9,8 @@ from datetime import datetime
 
 from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
+from tenantry_operator.phases import SETTLED, Phase
+
 RECONCILIATIONS = Counter("tenantry_operator_reconciliations_total",
                           "Reconcile passes over Tenants, by what triggered them and how they ended.",
                           ["trigger", "result"])
@@ -47,9 +49,6 @@ ROLLOUT_SCHEMAS = Counter("tenantry_operator_rollout_schemas_total",
 ROLLOUT_RESULTS = ("migrated", "failed", "moved")
 ROLLOUT_PROGRESS = Gauge("tenantry_operator_rollout_last_progress_timestamp_seconds",
                          "When no tenant was last behind, or a rollout last migrated a schema (Unix time).")
-PHASES = ("Pending", "Provisioning", "Ready", "Suspended", "Failed", "Terminating")
-# Phases a tenant is meant to stay in; every other one is on its way somewhere, or stuck.
-SETTLED = ("Ready", "Suspended")
 
 _phases: dict[str, str] = {}
 _not_ready_since: dict[str, float] = {}
@@ -57,7 +56,7 @@ _lock = threading.Lock()
 
 
 def serve(port: int, addr: str) -> None:
-    for phase in PHASES:
+    for phase in Phase:
         TENANTS.labels(phase).set(0)
     for result in ADMISSION_RESULTS:  # from 0, so increase() sees the first one (an alert watches "unchecked")
         ADMISSIONS.labels(result)
@@ -98,7 +97,7 @@ def record_phase(uid: str, phase: str | None, since: float | None = None) -> Non
             _not_ready_since[uid] = since
         else:
             _not_ready_since.setdefault(uid, time.time())
-        counts = {p: 0 for p in PHASES}
+        counts = {p: 0 for p in Phase}
         for value in _phases.values():
             counts[value] = counts.get(value, 0) + 1
     for phase, count in counts.items():

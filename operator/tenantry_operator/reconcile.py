@@ -17,6 +17,7 @@ from tenantry.tenancy.services import ProvisioningConflict, TenantSpec, is_settl
 from tenantry_operator import children, metrics, migration_status
 from tenantry_operator.conditions import is_true, set_condition
 from tenantry_operator.config import OperatorConfig
+from tenantry_operator.phases import Phase
 from tenantry_operator.spec import tenant_spec
 
 STEPS = ("SchemaReady", "RoutingReady", "BackupReady")
@@ -82,27 +83,27 @@ def reconcile(tenant: Resource, config: OperatorConfig, services: Services, rech
     except naming.InvalidName as exc:
         conditions.mark("SchemaReady", False, "InvalidSpec", str(exc))
         conditions.waiting("InvalidSpec")
-        return _finish(tenant, conditions, "Failed", str(exc), permanent=True)
+        return _finish(tenant, conditions, Phase.FAILED, str(exc), permanent=True)
 
     settled = recheck and _schema_ready_now(conditions.items, tenant.generation)
     failure = _schema_step(wanted, conditions, services, settled)
     if failure:
         conditions.waiting("SchemaNotReady")
         message, permanent = failure
-        return _finish(tenant, conditions, "Failed" if permanent else "Provisioning", message, permanent)
+        return _finish(tenant, conditions, Phase.FAILED if permanent else Phase.PROVISIONING, message, permanent)
 
     refused = [message for message in (_routing_step(tenant, wanted, conditions, services, config),
                                        _backup_step(tenant, wanted, conditions, services, config)) if message]
     extra = {"schema": wanted.schema, "domains": list(wanted.domains), "url": config.url_for(wanted.domains[0])}
     if refused:
-        return _finish(tenant, conditions, "Failed", "; ".join(refused), permanent=True, **extra)
+        return _finish(tenant, conditions, Phase.FAILED, "; ".join(refused), permanent=True, **extra)
     failed = [step for step in STEPS if not conditions.true(step)]
     if failed:
-        return _finish(tenant, conditions, "Provisioning", f"not ready: {', '.join(failed)}", **extra)
-    return _finish(tenant, conditions, "Suspended" if wanted.suspended else "Ready", **extra)
+        return _finish(tenant, conditions, Phase.PROVISIONING, f"not ready: {', '.join(failed)}", **extra)
+    return _finish(tenant, conditions, Phase.SUSPENDED if wanted.suspended else Phase.READY, **extra)
 
 
-def _finish(tenant: Resource, conditions: Conditions, phase: str, error: str | None = None,
+def _finish(tenant: Resource, conditions: Conditions, phase: Phase, error: str | None = None,
             permanent: bool = False, **extra) -> Outcome:
     """Ready is True only when every step is, and then the status to write."""
     ready = error is None and all(conditions.true(step) for step in STEPS)

@@ -68,3 +68,9 @@ def test_the_operator_applies_the_defaults_the_crd_documents():
     assert cronjob["spec"]["schedule"] == crd_default("spec.backup.schedule")
     command = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["command"]
     assert f"--keep={crd_default('spec.backup.retention')}" in command
+
+
+def test_the_phases_are_the_crds():
+    from tenantry_operator.phases import Phase
+
+    assert schema()["properties"]["status"]["properties"]["phase"]["enum"] == [phase.value for phase in Phase]

@@ -134,3 +134,23 @@ def test_status_reports_where_the_tenant_is_served_and_keeps_the_migrated_condit
     assert outcome.status["url"] == "https://acme.example.com/"
     assert conditions(outcome)["Migrated"] == ("False", "MigrationFailed")
     assert outcome.status["phase"] == "Ready", "a tenant behind is still served"
+
+
+def test_admission_refuses_what_cannot_work_and_lets_in_what_it_cannot_check():
+    from tenantry_operator.admission import problems
+
+    asked = []
+
+    def claims(wanted):
+        asked.append(wanted)
+        return [f"domain {wanted.domains[0]!r} is already used by tenant ns/other: choose another domain"]
+
+    assert problems("ns", "a" * 39, {}, CONFIG, claims)[0].startswith("Tenant name")
+    assert asked == [], "a name that cannot work needs no database"
+    assert problems("ns", "acme", {}, CONFIG, claims) == [
+        "domain 'acme.example.com' is already used by tenant ns/other: choose another domain"]
+
+    def database_down(wanted):
+        raise OperationalError("connection refused")
+
+    assert problems("ns", "acme", {}, CONFIG, database_down) is None  # unchecked: the reconcile loop judges
