@@ -1,4 +1,4 @@
-"""Kopf wiring only: settings and thin handlers over `reconcile` and `deletion`.
+"""Kopf wiring only: settings, thin handlers over `reconcile` and `deletion`, and the fleet loop's thread.
 
 Kopf's own bookkeeping (progress, last-handled spec) goes to annotations under tenantry.dev, so
 `.status` holds only API-convention fields that we write ourselves. Every change of a condition
