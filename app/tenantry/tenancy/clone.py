@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 from django.db import connection
 
+from tenantry.tenancy.naming import quote_identifier as _q  # short: the DDL below is dense with it
+
 
 @dataclass(frozen=True)
 class Catalog:
@@ -24,10 +26,6 @@ class Catalog:
     indexes: list[str]
     # (table, column) of identity columns
     identities: list[tuple[str, str]]
-
-
-def _q(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
 
 
 def clone_statements(template: str, target: str, catalog: Catalog) -> list[str]:

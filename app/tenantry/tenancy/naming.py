@@ -13,6 +13,11 @@ DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a
 RESERVED_SCHEMAS = {"public", "information_schema", "tenantry"}
 
 
+def quote_identifier(identifier: str) -> str:
+    """A PostgreSQL identifier, double-quoted, for DDL built as text (schema and table names)."""
+    return '"' + identifier.replace('"', '""') + '"'
+
+
 class InvalidName(ValueError):
     """A name we will never accept: the message says what to change."""
 

@@ -178,14 +178,17 @@ def ensure_template() -> str:
 def pending_migrations(schema: str) -> set[tuple[str, str]]:
     """Leaf migrations on disk that `schema` has not recorded (a tenant schema records every app's
     migrations, shared ones included, so the leaves say whether it is current)."""
-    leaves = frozenset(deployed().graph.leaf_nodes())
+    return frozenset(deployed().graph.leaf_nodes()) - recorded_migrations(schema)
+
+
+def recorded_migrations(schema: str) -> set[tuple[str, str]]:
+    """(app, name) of every migration `schema` has recorded; none when it has no migration table."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT to_regclass(%s)", [f"{connection.ops.quote_name(schema)}.django_migrations"])
         if cursor.fetchone()[0] is None:
-            return leaves
+            return set()
         cursor.execute(f"SELECT app, name FROM {connection.ops.quote_name(schema)}.django_migrations")
-        applied = set(cursor.fetchall())
-    return leaves - applied
+        return set(cursor.fetchall())
 
 
 def _create_schema(schema: str) -> None:

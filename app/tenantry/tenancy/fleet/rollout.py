@@ -28,6 +28,8 @@ from tenantry.tenancy.fleet.compiled import CompiledPlan, compile_plan
 from tenantry.tenancy.fleet.survey import SchemaState, recorded_sql
 from tenantry.tenancy.fleet.target import Target, migration_name
 from tenantry.tenancy.models import Tenant
+from tenantry.tenancy.naming import quote_identifier
+from tenantry.tenancy.services import recorded_migrations
 
 LOCK_SPACE = 0x54454E  # first key of the per-schema advisory lock ("TEN"); the second is hashtext(schema)
 
@@ -73,10 +75,6 @@ def plan(states: list[SchemaState], target: Target, now: datetime | None = None,
     return Plan(canaries=canaries, rest=rest, held=held)
 
 
-def _quote(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
-
-
 def apply_compiled(conn: psycopg.Connection, schema: str, compiled: CompiledPlan, start_version: str,
                    target: Target, lock_timeout_ms: int) -> str:
     """Migrate one schema in one transaction: "migrated", "current" (another runner did it while we
@@ -84,7 +82,7 @@ def apply_compiled(conn: psycopg.Connection, schema: str, compiled: CompiledPlan
     with conn.transaction(), conn.cursor() as cursor:
         cursor.execute(f"SET LOCAL lock_timeout = {int(lock_timeout_ms)}")
         cursor.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", [LOCK_SPACE, schema])
-        cursor.execute(f"SET LOCAL search_path = {_quote(schema)}, public")
+        cursor.execute(f"SET LOCAL search_path = {quote_identifier(schema)}, public")
         cursor.execute(recorded_sql([schema]), {"s0": schema, "names": sorted(target.names)})
         version = cursor.fetchone()[2][:12]
         if version != start_version:
@@ -92,7 +90,7 @@ def apply_compiled(conn: psycopg.Connection, schema: str, compiled: CompiledPlan
         for statement in compiled.statements:
             cursor.execute(statement)
         apps, names = zip(*compiled.migrations, strict=True) if compiled.migrations else ((), ())
-        cursor.execute(f"INSERT INTO {_quote(schema)}.django_migrations (app, name, applied) "
+        cursor.execute(f"INSERT INTO {quote_identifier(schema)}.django_migrations (app, name, applied) "
                        "SELECT a, n, now() FROM unnest(%s::text[], %s::text[]) AS t(a, n)", [list(apps), list(names)])
     return "migrated"
 
@@ -151,12 +149,7 @@ class _Connections:
 
 
 def _applied_names(schema: str, target: Target) -> frozenset[str]:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT to_regclass(%s)", [f"{_quote(schema)}.django_migrations"])
-        if cursor.fetchone()[0] is None:
-            return frozenset()
-        cursor.execute(f"SELECT app, name FROM {_quote(schema)}.django_migrations")
-        return frozenset(migration_name(app, name) for app, name in cursor.fetchall()) & target.names
+    return frozenset(migration_name(app, name) for app, name in recorded_migrations(schema)) & target.names
 
 
 def _batches(items: list, size: int) -> Iterator[list]:

@@ -12,6 +12,7 @@ from datetime import datetime
 from django.db import connection
 
 from tenantry.tenancy.fleet.target import Target, version_of
+from tenantry.tenancy.naming import quote_identifier
 
 BATCH = 200  # schemas per UNION ALL query: big enough to be few, small enough to plan quickly
 
@@ -28,10 +29,6 @@ class SchemaState:
     failure: str = ""  # the last rollout's error for this schema, until it migrates
     failed_at: datetime | None = None
     failed_version: str = ""  # the target version the failure happened at
-
-
-def _quote(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
 
 
 def tenants_sql(namespace: str | None) -> tuple[str, list]:
@@ -56,7 +53,7 @@ def recorded_sql(schemas: list[str]) -> str:
                md5(coalesce(string_agg(m.app || '.' || m.name, E'\\n'
                                        ORDER BY m.app || '.' || m.name COLLATE "C"), '')),
                coalesce((array_agg(m.app || '.' || m.name ORDER BY m.applied DESC, m.id DESC))[1], '')
-            FROM {_quote(schema)}.django_migrations m
+            FROM {quote_identifier(schema)}.django_migrations m
             WHERE m.app || '.' || m.name = ANY(%(names)s)"""
         for i, schema in enumerate(schemas)]
     return "\nUNION ALL\n".join(parts)
