@@ -2,6 +2,8 @@
 from datetime import UTC, datetime
 from types import SimpleNamespace
 
+import pytest
+
 from tenantry_operator.backup_jobs import (
     ANNOTATION,
     REQUEST_ANNOTATION,
@@ -86,20 +88,31 @@ def test_only_a_new_result_is_recorded():
     assert not outdated({}, "first", "2026-12-01T03:00:00Z")
 
 
-def test_a_request_is_pending_once_per_value_and_only_with_a_schema():
-    asked = {ANNOTATION: "v1"}
-    assert pending_request(asked, {"schema": "t_acme"}) == "v1"
-    assert pending_request(asked, {}) is None  # not provisioned yet
-    assert pending_request({}, {"schema": "t_acme"}) is None
-    assert pending_request(asked, {"schema": "t_acme", "backupRequest": "v1"}) is None
-    assert pending_request({ANNOTATION: "v2"}, {"schema": "t_acme", "backupRequest": "v1"}) == "v2"
+PROVISIONED = {"schema": "t_acme"}
+HANDLED = PROVISIONED | {"backupRequest": "v1"}
+IN_FLIGHT = HANDLED | {"lastBackup": {"request": "v1", "job": "tenant-acme-backup-1", "time": "2026-12-01T12:00:00Z",
+                                      "message": "Job tenant-acme-backup-1 started"}}
+BY_HAND_SINCE = HANDLED | {"lastBackup": {"request": "by-hand", "job": "by-hand", "succeeded": True}}
+BEFORE_BACKUP_REQUEST = PROVISIONED | {"lastBackup": {"request": "v1"}}  # a status an older operator wrote
+
+PENDING = {  # annotations, status, the value still to handle
+    "no annotation": ({}, PROVISIONED, None),
+    "no annotations at all": (None, PROVISIONED, None),
+    "a first value": ({ANNOTATION: "v1"}, PROVISIONED, "v1"),
+    "not provisioned yet": ({ANNOTATION: "v1"}, {}, None),
+    "the value handled": ({ANNOTATION: "v1"}, HANDLED, None),
+    "a new value": ({ANNOTATION: "v2"}, HANDLED, "v2"),
+    "an empty value": ({ANNOTATION: ""}, PROVISIONED, ""),
+    "an empty value handled": ({ANNOTATION: ""}, PROVISIONED | {"backupRequest": ""}, None),
+    "its Job still running": ({ANNOTATION: "v1"}, IN_FLIGHT, None),
+    "a new value while a Job runs": ({ANNOTATION: "v2"}, IN_FLIGHT, "v2"),  # a second Job: not held back
+    "a Job made by hand since": ({ANNOTATION: "v1"}, BY_HAND_SINCE, None),
+    "handled by an older operator": ({ANNOTATION: "v1"}, BEFORE_BACKUP_REQUEST, None),
+    "new since an older operator": ({ANNOTATION: "v2"}, BEFORE_BACKUP_REQUEST, "v2"),
+}
 
 
-def test_a_job_made_by_hand_does_not_make_a_handled_value_pending_again():
-    status = {"schema": "t_acme", "backupRequest": "v1",
-              "lastBackup": {"request": "by-hand", "job": "by-hand", "succeeded": True}}
-    assert pending_request({ANNOTATION: "v1"}, status) is None
-
-
-def test_a_status_from_before_backup_request_reads_last_backup():
-    assert pending_request({ANNOTATION: "v1"}, {"schema": "t_acme", "lastBackup": {"request": "v1"}}) is None
+@pytest.mark.parametrize("case", PENDING, ids=list(PENDING))
+def test_a_request_is_pending_once_per_value_and_only_with_a_schema(case):
+    annotations, status, pending = PENDING[case]
+    assert pending_request(annotations, status) == pending
