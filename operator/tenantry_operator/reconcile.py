@@ -130,7 +130,7 @@ def _schema_step(wanted: TenantSpec, conditions: Conditions, services: Services,
     except ProvisioningConflict as exc:
         conditions.mark("SchemaReady", False, exc.reason, str(exc))
         return str(exc), True
-    except naming.InvalidName as exc:  # checks that need the database, such as an unknown plan
+    except naming.InvalidName as exc:  # the spec's own rules, which the service checks again
         conditions.mark("SchemaReady", False, "InvalidSpec", str(exc))
         return str(exc), True
     except Exception as exc:  # a database that is down or a failed migration: retried with backoff

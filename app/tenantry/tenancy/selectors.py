@@ -2,6 +2,7 @@
 from django.db.models import Count, F, FilteredRelation, Q
 
 from tenantry.billing.models import Plan
+from tenantry.tenancy.claims import conflicts
 from tenantry.tenancy.models import Domain, Tenant
 
 
@@ -17,15 +18,24 @@ def tenant_overview_rows():
 
 def claim_problems(spec) -> list[str]:
     """What in `spec` (a TenantSpec) another tenant already owns, or does not exist: the admission
-    webhook's check, read-only. The provisioning service enforces the same rules with locks."""
-    problems = [f"domain {domain!r} is already used by tenant {resource}: choose another domain"
-                for domain, resource in Domain.objects.filter(domain__in=spec.domains)
-                .exclude(tenant__resource=spec.resource).values_list("domain", "tenant__resource")]
-    owner = (Tenant.objects.filter(schema_name=spec.schema).exclude(resource=spec.resource)
-             .values_list("resource", flat=True).first())
-    if owner:
-        problems.append(f"schema {spec.schema!r} is already used by tenant {owner}: choose another schema")
-    if spec.plan and not Plan.objects.filter(code=spec.plan, is_active=True).exists():
-        offered = ", ".join(Plan.objects.filter(is_active=True).values_list("code", flat=True))
-        problems.append(f"unknown plan {spec.plan!r}: choose one of {offered}")
-    return problems
+    webhook's check, read-only; the provisioning service applies the same rules (`claims`) under locks.
+    Not whether the schema differs from the tenant's row: the CRD's CEL rule refuses a change, and the
+    reconcile loop a retained tenant applied again with another schema. Refusing that here would also
+    refuse every later patch of the Tenant, the operator's removal of its finalizer included."""
+    found = conflicts(spec, domain_owners=domain_owners(spec.domains), schema_owner=schema_owner(spec.schema),
+                      current_schema=None, offered_plans=active_plan_codes())
+    return [conflict.message for conflict in found]
+
+
+def domain_owners(domains) -> dict[str, str]:
+    """Each of `domains` that is served, with the resource of the tenant serving it."""
+    return dict(Domain.objects.filter(domain__in=domains).values_list("domain", "tenant__resource"))
+
+
+def schema_owner(schema: str) -> str | None:
+    """The resource of the tenant whose schema this is, a retained one included."""
+    return Tenant.objects.filter(schema_name=schema).values_list("resource", flat=True).first()
+
+
+def active_plan_codes() -> list[str]:
+    return list(Plan.objects.filter(is_active=True).values_list("code", flat=True))

@@ -15,18 +15,24 @@ from tenantry.accounts.services import ensure_member
 from tenantry.billing.models import Plan
 from tenantry.billing.services import change_plan
 from tenantry.tenancy import naming, routing
+from tenantry.tenancy.claims import Conflict, conflicts, domain_taken
 from tenantry.tenancy.clone import clone_schema
 from tenantry.tenancy.fleet.target import deployed
 from tenantry.tenancy.models import Domain, Tenant
+from tenantry.tenancy.selectors import domain_owners, schema_owner
 
 
 class ProvisioningConflict(Exception):
-    """The spec asks for something another tenant owns (or changes what cannot change); nothing
-    was changed. `reason` is a CamelCase word for a status condition."""
+    """The spec asks for something another tenant owns, changes what cannot change or names a plan
+    that does not exist; nothing was changed. `reason` is a CamelCase word for a status condition."""
 
     def __init__(self, message: str, reason: str):
         super().__init__(message)
         self.reason = reason
+
+    @classmethod
+    def of(cls, conflict: Conflict) -> "ProvisioningConflict":
+        return cls(conflict.message, conflict.reason)
 
 
 @dataclass(frozen=True)
@@ -60,8 +66,8 @@ SERVED = (Tenant.State.ACTIVE, Tenant.State.SUSPENDED)
 def provision_tenant(spec: TenantSpec) -> Tenant:
     """Make the public rows and the schema match `spec`; return the tenant, active or suspended."""
     spec = spec.validated()
-    plan = _plan(spec.plan) if spec.plan else None
-    tenant = _claim_rows(spec)
+    plans = {plan.code: plan for plan in Plan.objects.filter(is_active=True)}
+    tenant = _claim_rows(spec, offered_plans=list(plans))
     if tenant.state in SERVED and not schema_exists(tenant.schema_name):
         # A served tenant lost its data. Recreating the schema empty would hide that: a person must
         # restore it from a backup (or delete the Tenant).
@@ -72,8 +78,8 @@ def provision_tenant(spec: TenantSpec) -> Tenant:
     ensure_schema(tenant.schema_name, migrate_existing=tenant.state not in SERVED)
     if spec.owner_email:
         ensure_member(spec.owner_email, tenant.id, Membership.Role.OWNER)
-    if plan is not None:
-        change_plan(tenant, plan)  # a no-op when already on it
+    if spec.plan:
+        change_plan(tenant, plans[spec.plan])  # a no-op when already on it
     state = Tenant.State.SUSPENDED if spec.suspended else Tenant.State.ACTIVE
     if tenant.state != state:
         tenant.state = state
@@ -94,26 +100,16 @@ def is_settled(spec: TenantSpec) -> bool:
     return set(tenant.domains.values_list("domain", flat=True)) == set(spec.domains)
 
 
-def _plan(code: str) -> Plan:
-    plan = Plan.objects.filter(code=code, is_active=True).first()
-    if plan is None:
-        offered = ", ".join(Plan.objects.filter(is_active=True).values_list("code", flat=True))
-        raise naming.InvalidName(f"unknown plan {code!r}: choose one of {offered}")
-    return plan
-
-
 @transaction.atomic
-def _claim_rows(spec: TenantSpec) -> Tenant:
+def _claim_rows(spec: TenantSpec, offered_plans: list[str]) -> Tenant:
+    """The tenant's public rows as `spec` asks, or a refusal in the admission webhook's words. Another
+    tenant may claim a domain after the owners are read: each domain is checked again as it is written."""
     tenant = Tenant.objects.select_for_update().filter(resource=spec.resource).first()
-    if tenant is None:
-        other = Tenant.objects.filter(schema_name=spec.schema).first()
-        if other is not None:
-            raise ProvisioningConflict(f"schema {spec.schema!r} already belongs to tenant {other.resource}",
-                                       "SchemaConflict")
-        tenant = Tenant(resource=spec.resource, schema_name=spec.schema)
-    elif tenant.schema_name != spec.schema:
-        raise ProvisioningConflict(f"schema is immutable: this tenant uses {tenant.schema_name!r}, "
-                                   f"the spec asks for {spec.schema!r}", "SchemaImmutable")
+    found = conflicts(spec, domain_owners=domain_owners(spec.domains), schema_owner=schema_owner(spec.schema),
+                      current_schema=tenant.schema_name if tenant else None, offered_plans=offered_plans)
+    if found:
+        raise ProvisioningConflict.of(found[0])
+    tenant = tenant or Tenant(resource=spec.resource, schema_name=spec.schema)
     # Host lookups cache the display name and the domains: any change of them invalidates the cache
     # (only a change: the drift timer runs this for every tenant, and must not keep caches cold).
     routed_changed = tenant.display_name != spec.display_name
@@ -121,18 +117,13 @@ def _claim_rows(spec: TenantSpec) -> Tenant:
     tenant.backups_enabled, tenant.migration_canary = spec.backups_enabled, spec.canary
     tenant.save()
 
-    taken = (Domain.objects.filter(domain__in=spec.domains).exclude(tenant=tenant)
-             .select_related("tenant").first())
-    if taken is not None:
-        raise ProvisioningConflict(f"domain {taken.domain!r} already belongs to tenant {taken.tenant.resource}",
-                                   "DomainConflict")
     stale, _ = tenant.domains.exclude(domain__in=spec.domains).delete()
     routed_changed |= stale > 0
     for position, domain in enumerate(spec.domains):
         row, created = Domain.objects.get_or_create(domain=domain,
                                                     defaults={"tenant": tenant, "is_primary": position == 0})
         if row.tenant_id != tenant.id:  # claimed by another tenant since the check above
-            raise ProvisioningConflict(f"domain {domain!r} already belongs to another tenant", "DomainConflict")
+            raise ProvisioningConflict.of(domain_taken(domain, row.tenant.resource))
         routed_changed |= created
         if row.is_primary != (position == 0):
             row.is_primary = position == 0
