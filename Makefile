@@ -33,23 +33,23 @@ test: deps lint cluster-build ## The whole suite: unit, integration, end-to-end,
 	$(PYTEST)
 
 lint: ## ruff over every Python file of the project
-	.venv/bin/ruff check app operator devenv tests bench charts chaos loadtest
+	.venv/bin/ruff check app operator devenv tests bench charts chaos loadtest dashboards
 
 bench: deps ## One table: request path vs stock django-tenants and plain Django, provisioning, queries, capacity (< 15 min)
 	.venv/bin/python -m bench
 
 cluster-bench: deps ## Tenant home page through Traefik -> web pods beside make up's gunicorn (needs both up; ~1 min)
-	PYTHONPATH=devenv .venv/bin/python -m bench.ingress_path
+	.venv/bin/python -m bench.ingress_path
 
 PROFILE ?= smoke
 loadtest: deps ## Locust against `make up`'s tenants: PROFILE=smoke|load|soak; reports in .local/loadtest/
-	.venv/bin/python loadtest/run.py --profile $(PROFILE)
+	.venv/bin/python -m loadtest.run --profile $(PROFILE)
 
 chaos: deps ## Break `make up` on purpose under API load, one fault at a time; prints the table (about 2 min)
-	PYTHONPATH=devenv .venv/bin/python -m chaos $(CHAOS_ARGS)
+	.venv/bin/python -m chaos $(CHAOS_ARGS)
 
 cluster-chaos: deps ## Break `make cluster` on purpose under API load through Traefik: pods, kubelet, containerd, PostgreSQL (~5 min)
-	PYTHONPATH=devenv .venv/bin/python -m chaos.cluster $(CHAOS_ARGS)
+	.venv/bin/python -m chaos.cluster $(CHAOS_ARGS)
 
 pitr-drill: ## Point-in-time recovery drill on scratch clusters (ports 15433/15434, .local/pitr/); about 5 s
 	PYTHONPATH=devenv $(PYTHON) -m localplatform.pitr

@@ -15,6 +15,7 @@ from localplatform import config
 from localplatform.components import Component
 from localplatform.proc import PlatformError, port_open, read_pid, service_dir, stop, wait_for
 from localplatform.stack import kubectl, start_all
+from testkit import tenants
 
 
 def children(pid: int) -> list[int]:
@@ -80,15 +81,11 @@ def fill_pool(pgbouncer: Component, db_name: str, seconds: float) -> None:
         thread.join(seconds + 60)
 
 
-def tenant_manifest(name: str) -> str:
-    return (f"apiVersion: tenantry.dev/v1alpha1\nkind: Tenant\nmetadata:\n  name: {name}\n"
-            f"spec:\n  displayName: Chaos {name}\n  deletionPolicy: Delete\n")
-
-
 def kill_operator_while_provisioning(operator: Component, namespace: str, names: list[str]) -> int:
     """Apply several Tenants, SIGKILL the operator as soon as it has started on them, start it again.
     Returns how many were not Ready yet when it died."""
-    kubectl("-n", namespace, "apply", "-f", "-", input="---\n".join(map(tenant_manifest, names)))
+    chaotic = [tenants.tenant(n, displayName=f"Chaos {n}", deletionPolicy="Delete") for n in names]
+    kubectl("-n", namespace, "apply", "-f", "-", input=tenants.manifest(*chaotic))
     pid = read_pid(operator.name)
     if pid is None:
         raise PlatformError(f"chaos: {operator.title} is not running")

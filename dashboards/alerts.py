@@ -1,6 +1,6 @@
 """The Prometheus alert rules: one group, each alert with a severity and a runbook_url pointing at its
 section of docs/runbooks.md (a `## <AlertName>` heading; GitHub anchors lower-case it)."""
-import promql as q
+from dashboards import promql as q
 
 RUNBOOK_BASE = "https://github.com/tenantry/tenantry/blob/main/docs/runbooks.md"
 

@@ -11,10 +11,11 @@ import json
 import sys
 from pathlib import Path
 
-import grafana as g
-import promql as q
 import yaml
-from alerts import rules
+
+from dashboards import grafana as g
+from dashboards import promql as q
+from dashboards.alerts import rules
 
 ROOT = Path(__file__).resolve().parents[1]
 HERE = ROOT / "dashboards"

@@ -1,4 +1,4 @@
-"""Run one load profile headless and write its reports: `python loadtest/run.py --profile load`.
+"""Run one load profile headless and write its reports: `python -m loadtest.run --profile load`.
 
 The profile (loadtest/profiles.py) gives users, spawn rate, duration and thresholds; any threshold
 can be overridden here (a p95 of 0 ms shows what a broken threshold does). Locust's exit code is the
@@ -12,10 +12,9 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from loadtest.profiles import PROFILES
 
-from loadtest.profiles import PROFILES  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 LOCUST = Path(sys.executable).with_name("locust")
 

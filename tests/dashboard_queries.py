@@ -2,11 +2,13 @@
 their template variables put in as Grafana does, and whether each query returns a value that is not
 NaN (Grafana shows NaN as no value). Shared by the data test of `make up`'s Prometheus
 (tests/integration) and the one of the node's Prometheus Operator (tests/cluster)."""
+import contextlib
 import math
 import re
-import time
 
 import requests
+
+from testkit import polling
 
 # Grafana's built-in variables, with windows wide enough to hold a test's load and a few scrapes.
 BUILTINS = {"__rate_interval": "1m", "__interval": "15s", "__interval_ms": "15000", "__range": "5m",
@@ -109,11 +111,16 @@ def target_health(prometheus_url: str) -> dict[str, str]:
     return {t["labels"]["job"]: "up" if t["health"] == "up" else t["lastError"] or t["health"] for t in targets}
 
 
-def wait_until(predicate, timeout: float, interval: float = 1):
-    """Poll `predicate` until it returns something falsy or time is up; return its last answer."""
-    deadline = time.monotonic() + timeout
-    answer = predicate()
-    while answer and time.monotonic() < deadline:
-        time.sleep(interval)
-        answer = predicate()
-    return answer
+def wait_until(problems, timeout: float, interval: float = 1):
+    """Poll `problems` until it finds none or time is up; return what it found last (the caller's
+    assertion then lists what never settled)."""
+    last = None
+
+    def settled() -> bool:
+        nonlocal last
+        last = problems()
+        return not last
+
+    with contextlib.suppress(polling.TimedOut):
+        polling.wait_for(settled, "no problems", timeout, interval)
+    return last

@@ -2,20 +2,15 @@
 import http.client
 import json
 import os
-import re
-import socket
 import subprocess
-import time
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import psycopg
 import pytest
 from django.test import Client
 
-from bench.queries import pooled_capture
 from conftest import RUN_ID, TEST_DB
 from localplatform import cluster, config
 from localplatform.components import (
@@ -30,6 +25,8 @@ from localplatform.components import (
 )
 from localplatform.proc import PlatformError, log_file, read_pid, stop
 from localplatform.stack import discard, ensure_namespace, install_crd, kubectl, migrate, start_all
+from testkit import polling, tenants
+from testkit.net import direct, free_port
 
 if TYPE_CHECKING:
     from tenantry.accounts.models import User
@@ -48,12 +45,6 @@ def require(components: list[Component], start: bool) -> None:
                                 f"or read {log_file(component.name)}")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((config.HOST, 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def services():
     start = os.environ.get("TENANTRY_TEST_START", "1") != "0"
@@ -61,11 +52,6 @@ def services():
         require(infrastructure(), start=start)
     except PlatformError as err:
         pytest.fail(f"a real service the tests need is missing: {err}", pytrace=False)
-
-
-def direct(db: str = config.DB_NAME, **kwargs) -> psycopg.Connection:
-    """A direct (not pooled) connection to PostgreSQL, for checks behind the app's back."""
-    return psycopg.connect(config.database_url(config.PORTS["postgres"], db), autocommit=True, **kwargs)
 
 
 @pytest.fixture(scope="session")
@@ -119,17 +105,26 @@ class App:
     def apply(self, manifest: str) -> str:
         return self.kubectl("apply", "-f", "-", input=manifest)
 
+    def apply_tenant(self, name: str, **spec) -> str:
+        """`kubectl apply` one Tenant of this run's namespace; `spec` in the API's own field names."""
+        return self.apply(tenants.manifest(tenants.tenant(name, **spec)))
+
     def tenant(self, name: str) -> dict:
         return json.loads(self.kubectl("get", "tenant", name, "-o", "json"))
 
-    def wait_for(self, predicate, timeout: float = 60, what: str = "condition") -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if predicate():
-                return
-            time.sleep(0.3)
-        raise AssertionError(f"timed out after {timeout}s waiting for {what}; operator log: "
-                             f"{log_file(f'operator-test-{RUN_ID}')}")
+    def is_ready(self, name: str) -> bool:
+        """Ready at the Tenant's current generation: the spec last applied is served."""
+        return tenants.ready(self.tenant(name)) is not None
+
+    def wait_for(self, predicate, timeout: float = 60, what: str = "condition"):
+        try:
+            return polling.wait_for(predicate, what, timeout)
+        except polling.TimedOut as err:
+            raise polling.TimedOut(f"{err}; operator log: {log_file(f'operator-test-{RUN_ID}')}") from None
+
+    def wait_ready(self, name: str, timeout: float = 60) -> dict:
+        self.wait_for(lambda: self.is_ready(name), timeout, what=f"{name} Ready")
+        return self.tenant(name)
 
 
 def start_or_fail(components: list[Component]) -> None:
@@ -191,6 +186,30 @@ def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:6]}"
 
 
+def schema_exists(database: str, schema: str) -> bool:
+    with direct(database) as conn:
+        return conn.execute("SELECT 1 FROM information_schema.schemata WHERE schema_name = %s",
+                            [schema]).fetchone() is not None
+
+
+def ready_tenant_with_a_row(app: App, prefix: str, row: str) -> tuple[str, "Tenant"]:
+    """A Ready tenant holding one project, for tests that prove something leaves it alone."""
+    from django_tenants.utils import tenant_context
+
+    from tenantry.accounts.models import User
+    from tenantry.projects.models import Project
+    from tenantry.tenancy.models import Tenant
+
+    name = unique(prefix)
+    app.apply_tenant(name)
+    app.wait_ready(name)
+    tenant = Tenant.objects.get(resource=f"{app.namespace}/{name}")
+    owner = User.objects.create_user(f"{name}@example.com")
+    with tenant_context(tenant):
+        Project.objects.create(name=row, owner=owner)
+    return name, tenant
+
+
 @dataclass
 class TestTenant:
     tenant: "Tenant"
@@ -223,6 +242,16 @@ class TestTenant:
         return client, user
 
 
+def add_projects(t: TestTenant, owner: "User", count: int, prefix: str = "Project", **fields) -> list:
+    """`count` projects named "<prefix> 00", ... in the tenant, made through the service layer."""
+    from django_tenants.utils import tenant_context
+
+    from tenantry.projects.services import create_project
+
+    with tenant_context(t.tenant):
+        return [create_project(owner=owner, name=f"{prefix} {n:02d}", **fields) for n in range(count)]
+
+
 def new_tenant(**overrides) -> TestTenant:
     """Provision a fresh tenant in this run's database (schema, rows, domain). No tenant-wide plan
     unless asked (plan="free"), so billing tests start from a tenant nobody pays for."""
@@ -251,17 +280,6 @@ def tenant(request, database) -> TestTenant:
 @pytest.fixture
 def other_tenant(request, database) -> TestTenant:
     return new_tenant(plan=_plan_of(request))
-
-
-# Statements as a web pod sends them behind PgBouncer (one SET LOCAL per transaction), not the
-# session-level SET django-tenants repeats on this process's direct connection; `make bench` counts
-# queries per view with the same function.
-pooled_statements = pooled_capture
-
-
-def statement_kinds(captured) -> list[str]:
-    """["BEGIN", "SET LOCAL", "SELECT", ...]: what each captured statement is."""
-    return [re.match(r"SET LOCAL|\w+", query["sql"]).group() for query in captured.captured_queries]
 
 
 def run_tool(*argv, input: str | None = None, check: bool = True,

@@ -91,6 +91,7 @@ def ensure_venv() -> None:
     digest = hashlib.sha256(pyproject.read_bytes()).hexdigest()
     stamp = config.VENV / ".tenantry-deps"
     if stamp.exists() and stamp.read_text() == digest:
+        _add_dev_paths()
         return
     say(f"installing Python dependencies into {config.VENV}")
     config.LOGS.mkdir(parents=True, exist_ok=True)  # also when `make test-unit` is the first command
@@ -101,7 +102,19 @@ def ensure_venv() -> None:
             _checked([sys.executable, "-m", "venv", str(config.VENV)], out, "creating the virtualenv", log)
         _checked([str(python), "-m", "pip", "install", "--disable-pip-version-check", "-e", f"{config.ROOT}[dev]"],
                  out, "pip install of the project's dependencies (pyproject.toml)", log)
+    _add_dev_paths()
     stamp.write_text(digest)
+
+
+def _add_dev_paths() -> None:
+    """Put the repository root and devenv/ on the virtualenv's path (a .pth file), so `bench`,
+    `chaos`, `loadtest`, `localplatform` and `testkit` import from any directory without PYTHONPATH
+    or sys.path edits. They are development tools, not part of the installed distribution."""
+    for site_packages in config.VENV.glob("lib/python3*/site-packages"):
+        pth = site_packages / "tenantry-dev.pth"
+        wanted = f"{config.ROOT}\n{config.ROOT / 'devenv'}\n"
+        if not pth.exists() or pth.read_text() != wanted:
+            pth.write_text(wanted)
 
 
 def _checked(argv: list[str], out, what: str, log: Path, cwd: Path | None = None) -> None:

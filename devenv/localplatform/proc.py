@@ -159,12 +159,12 @@ def run(argv: list[str], what: str, env: dict[str, str] | None = None, user: str
     return result.stdout
 
 
-def wait_for(check, what: str, timeout: float, every: float = 1):
+def wait_for(check, what: str, timeout: float, every: float = 1, error: type[Exception] = PlatformError):
     """Poll `check` until it returns something truthy and return that; past `timeout` seconds raise
-    an error naming `what` and the last answer."""
+    `error` naming `what` and the last answer."""
     deadline = time.monotonic() + timeout
     while not (answer := check()):
         if time.monotonic() > deadline:
-            raise PlatformError(f"timed out after {timeout:.0f}s waiting for {what} (last: {answer!r})")
+            raise error(f"timed out after {timeout:.0f}s waiting for {what} (last: {answer!r})")
         time.sleep(every)
     return answer

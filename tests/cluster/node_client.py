@@ -8,13 +8,11 @@ import uuid
 from dataclasses import dataclass
 from http.cookies import SimpleCookie
 
-import pytest
-
 from chaos.ledger import LedgerCheck, check, stored_writes
 from chaos.load import Load, Sample, demo_writers
 from harness import run_tool
 from localplatform import cluster, config, node
-from localplatform.proc import PlatformError, wait_for
+from testkit import polling
 
 NAMESPACE = config.CLUSTER_NAMESPACE
 RELEASE = cluster.RELEASE
@@ -52,11 +50,8 @@ def through_ingress(host: str, path: str = "/", method: str = "GET", body: str |
 
 
 def eventually(check, what: str, timeout: float = 120, every: float = 1):
-    """Poll `check` until it returns something truthy and return it; fail the test past `timeout`."""
-    try:
-        return wait_for(check, what, timeout, every)
-    except PlatformError as err:
-        pytest.fail(str(err), pytrace=False)
+    """`testkit.polling.wait_for` at the node's pace: pods start and roll in minutes, not seconds."""
+    return polling.wait_for(check, what, timeout, every)
 
 
 def api_load(clients: int = 4, pause: float = 0.02) -> Load:

@@ -8,10 +8,11 @@ import uuid
 from pathlib import Path
 
 import pytest
-from node_client import NAMESPACE, RELEASE, eventually, kubectl
 
 from localplatform import cluster, config
 from localplatform.components import psql_admin
+from node_client import NAMESPACE, RELEASE, eventually, kubectl
+from testkit import tenants
 
 pytestmark = [pytest.mark.usefixtures("the_node"), pytest.mark.timeout(900)]
 DB = {"name": "cluster-postgres", "port": config.CLUSTER_PORTS["cluster-postgres"]}
@@ -22,10 +23,8 @@ RETENTION = 2
 def tenant():
     """A Tenant of its own, keeping `RETENTION` backups."""
     name = f"bk-{uuid.uuid4().hex[:6]}"
-    manifest = {"apiVersion": "tenantry.dev/v1alpha1", "kind": "Tenant", "metadata": {"name": name},
-                "spec": {"displayName": "Backup test", "deletionPolicy": "Delete",
-                         "backup": {"retention": RETENTION}}}
-    kubectl("-n", NAMESPACE, "apply", "-f", "-", input=json.dumps(manifest))
+    manifest = tenants.tenant(name, displayName="Backup test", deletionPolicy="Delete", backup={"retention": RETENTION})
+    kubectl("-n", NAMESPACE, "apply", "-f", "-", input=tenants.manifest(manifest))
     try:
         kubectl("-n", NAMESPACE, "wait", "--for=condition=Ready", f"tenant/{name}", "--timeout=180s")
         yield name

@@ -8,10 +8,10 @@ import json
 import uuid
 
 import pytest
-from node_client import NAMESPACE, api_load, kubectl, ledger_of, report
 
 from chaos.cluster import NODE
 from chaos.drill import run_all, table
+from node_client import NAMESPACE, api_load, kubectl, ledger_of, report
 
 pytestmark = [pytest.mark.usefixtures("the_node"), pytest.mark.timeout(900)]
 

@@ -10,11 +10,12 @@ import uuid
 import pytest
 import requests
 import yaml
-from dashboard_queries import api, target_health, wait_until, without_data
-from node_client import NAMESPACE, api_load, eventually, kubectl, through_ingress
 
+from dashboard_queries import api, target_health, wait_until, without_data
 from localplatform import config
 from localplatform.prometheus import JOBS
+from node_client import NAMESPACE, api_load, eventually, kubectl, through_ingress
+from testkit import tenants
 
 pytestmark = [pytest.mark.usefixtures("the_node"), pytest.mark.timeout(900)]
 
@@ -67,9 +68,7 @@ def test_every_dashboard_panel_of_the_chart_returns_pod_data(prometheus):
     # A Tenant provisioned while Prometheus watches (the operator's histograms), pages, the API, a
     # refusal and a missing path at the demo tenants through Traefik.
     name = f"mon-{uuid.uuid4().hex[:6]}"
-    kubectl("-n", NAMESPACE, "apply", "-f", "-", input=json.dumps(
-        {"apiVersion": "tenantry.dev/v1alpha1", "kind": "Tenant", "metadata": {"name": name},
-         "spec": {"deletionPolicy": "Delete"}}))
+    kubectl("-n", NAMESPACE, "apply", "-f", "-", input=tenants.manifest(tenants.tenant(name, deletionPolicy="Delete")))
     try:
         with api_load(clients=2) as load:
             for host in (w.host for w in load.writers):

@@ -4,10 +4,10 @@ import json
 import subprocess
 
 import pytest
-from node_client import NAMESPACE, RELEASE, eventually, kubectl
 
 from chaos.cluster import ready
 from localplatform import config, node
+from node_client import NAMESPACE, RELEASE, eventually, kubectl
 
 # The first test brings the node up (the chart installed, the demo Tenants Ready): minutes, not seconds.
 pytestmark = [pytest.mark.usefixtures("the_node"), pytest.mark.timeout(900)]

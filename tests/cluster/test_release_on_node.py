@@ -5,11 +5,11 @@ import json
 import uuid
 
 import pytest
-from node_client import NAMESPACE, RELEASE, eventually, helm, kubectl
 
 from chaos.cluster import ready
 from localplatform import cluster, config
 from localplatform.components import psql_admin
+from node_client import NAMESPACE, RELEASE, eventually, helm, kubectl
 
 # The first test brings the node up (the chart installed, the demo Tenants Ready): minutes, not seconds.
 pytestmark = [pytest.mark.usefixtures("the_node"), pytest.mark.timeout(900)]

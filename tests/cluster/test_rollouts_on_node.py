@@ -7,6 +7,10 @@ import time
 from datetime import datetime
 
 import pytest
+
+from chaos.faults import restart
+from localplatform import cluster, config, images, node
+from localplatform.stack import DEMO_PASSWORD
 from node_client import (
     NAMESPACE,
     RELEASE,
@@ -21,10 +25,6 @@ from node_client import (
     report,
     signed_in,
 )
-
-from chaos.faults import restart
-from localplatform import cluster, config, images, node
-from localplatform.stack import DEMO_PASSWORD
 
 pytestmark = [pytest.mark.usefixtures("the_node"), pytest.mark.timeout(900)]
 CHART = config.ROOT / "charts" / "tenantry"

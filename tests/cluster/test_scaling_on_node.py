@@ -10,10 +10,10 @@ import threading
 import time
 
 import pytest
-from node_client import NAMESPACE, RELEASE, api_load, eventually, failures, kubectl, ledger_of, p95_ms, report
 
 from loadtest.run import locust_argv
 from localplatform import config
+from node_client import NAMESPACE, RELEASE, api_load, eventually, failures, kubectl, ledger_of, p95_ms, report
 
 pytestmark = [pytest.mark.usefixtures("the_node"), pytest.mark.timeout(900)]
 HPA = f"{RELEASE}-web"

@@ -6,9 +6,10 @@ import json
 import uuid
 
 import pytest
-from node_client import NAMESPACE, eventually, kubectl, through_ingress
 
 from localplatform.stack import DEMO_PASSWORD
+from node_client import NAMESPACE, eventually, kubectl, through_ingress
+from testkit import tenants
 
 # The first test brings the node up (the chart installed, the demo Tenants Ready): minutes, not seconds.
 pytestmark = [pytest.mark.usefixtures("the_node"), pytest.mark.timeout(900)]
@@ -16,10 +17,7 @@ pytestmark = [pytest.mark.usefixtures("the_node"), pytest.mark.timeout(900)]
 
 def tenant_yaml(name: str, display_name: str, domains: list[str] | None = None) -> str:
     spec = {"displayName": display_name, "plan": "free", "owner": {"email": f"owner@{name}.example.com"}}
-    if domains:
-        spec["domains"] = domains
-    return json.dumps({"apiVersion": "tenantry.dev/v1alpha1", "kind": "Tenant", "metadata": {"name": name},
-                       "spec": spec})
+    return tenants.manifest(tenants.tenant(name, **spec, **({"domains": domains} if domains else {})))
 
 
 def token(host: str, email: str) -> str:

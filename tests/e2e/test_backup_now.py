@@ -34,8 +34,8 @@ def request_backup(app, name: str, value: str) -> dict:
 def test_the_backup_now_annotation_takes_one_backup_per_value(app):
     name = unique("bk")
     schema = "t_" + name.replace("-", "_")
-    app.apply(f"apiVersion: tenantry.dev/v1alpha1\nkind: Tenant\nmetadata:\n  name: {name}\nspec: {{}}\n")
-    app.wait_for(lambda: app.tenant(name).get("status", {}).get("phase") == "Ready", what=f"tenant {name} Ready")
+    app.apply_tenant(name)
+    app.wait_ready(name)
 
     first = request_backup(app, name, "2026-11-27T05:00:00Z")
     dump = Path(first["path"])
@@ -62,8 +62,8 @@ def test_the_backup_now_annotation_takes_one_backup_per_value(app):
 def test_a_failed_backup_is_reported_not_retried(app):
     name = unique("bkf")
     schema = "t_" + name.replace("-", "_")
-    app.apply(f"apiVersion: tenantry.dev/v1alpha1\nkind: Tenant\nmetadata:\n  name: {name}\nspec: {{}}\n")
-    app.wait_for(lambda: app.tenant(name).get("status", {}).get("phase") == "Ready", what=f"tenant {name} Ready")
+    app.apply_tenant(name)
+    app.wait_ready(name)
     with connection.cursor() as cursor:
         cursor.execute(f'DROP SCHEMA "{schema}" CASCADE')  # pg_dump now finds nothing to dump
 
@@ -79,8 +79,8 @@ def test_a_copy_restored_for_a_tenant_name_is_adopted_by_that_tenant(app, tmp_pa
     """The documented path: restore_tenant --new-tenant <namespace>/<name>, then kubectl apply a Tenant
     of that name with the copy's schema and domain; the operator takes it over with its data."""
     name, copy = unique("orig"), unique("copy")
-    app.apply(f"apiVersion: tenantry.dev/v1alpha1\nkind: Tenant\nmetadata:\n  name: {name}\nspec: {{}}\n")
-    app.wait_for(lambda: app.tenant(name).get("status", {}).get("phase") == "Ready", what=f"tenant {name} Ready")
+    app.apply_tenant(name)
+    app.wait_ready(name)
     original = Tenant.objects.get(resource=f"{app.namespace}/{name}")
     owner, _ = ensure_member(f"owner@{name}.example.com", original.id, "owner")
     with tenant_context(original):
@@ -90,9 +90,8 @@ def test_a_copy_restored_for_a_tenant_name_is_adopted_by_that_tenant(app, tmp_pa
     schema, host = "t_" + copy.replace("-", "_"), f"{copy}.localhost"
     call_command("restore_tenant", latest=original.schema_name, dir=tmp_path, new_tenant=f"{app.namespace}/{copy}",
                  schema=schema, domain=[host])
-    app.apply(f"apiVersion: tenantry.dev/v1alpha1\nkind: Tenant\nmetadata:\n  name: {copy}\n"
-              f"spec:\n  schema: {schema}\n  domains: [{host}]\n")
-    app.wait_for(lambda: app.tenant(copy).get("status", {}).get("phase") == "Ready", what=f"tenant {copy} Ready")
+    app.apply_tenant(copy, schema=schema, domains=[host])
+    app.wait_ready(copy)
 
     with tenant_context(Tenant.objects.get(resource=f"{app.namespace}/{copy}")):
         assert list(Project.objects.values_list("name", flat=True)) == ["evidence"]

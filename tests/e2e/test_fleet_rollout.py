@@ -8,13 +8,15 @@ import uuid
 from contextlib import contextmanager
 
 import pytest
-import yaml
 
 from bench import migration_probe
 from conftest import RUN_ID
-from harness import App, direct, free_port, kubectl_run, scratch_namespace, start_or_fail
+from harness import App, kubectl_run, scratch_namespace, start_or_fail
 from localplatform.components import operator
 from localplatform.stack import discard
+from testkit import tenants
+from testkit.net import direct, free_port
+from testkit.tenants import condition
 
 pytestmark = pytest.mark.e2e
 
@@ -37,13 +39,9 @@ def release_env(tmp_path) -> dict[str, str]:
             "TENANTRY_MIGRATION_RETRY_SECONDS": "2"}
 
 
-def tenants(namespace: str) -> dict[str, dict]:
+def tenants_in(namespace: str) -> dict[str, dict]:
     listed = json.loads(kubectl_run("-n", namespace, "get", "tenants", "-o", "json").stdout)["items"]
     return {t["metadata"]["name"]: t for t in listed}
-
-
-def condition(tenant: dict, type_: str) -> dict:
-    return next((c for c in tenant.get("status", {}).get("conditions", []) if c["type"] == type_), {})
 
 
 def migrations(tenant: dict) -> dict:
@@ -53,19 +51,18 @@ def migrations(tenant: dict) -> dict:
 def apply_fleet(app: App, namespace: str, canaries: list[str], others: list[str]) -> None:
     """Tenants named after `namespace` (schemas are per database, and this one is shared), whose
     schemas go with them when the test deletes them."""
-    docs = [{"apiVersion": "tenantry.dev/v1alpha1", "kind": "Tenant", "metadata": {"name": name},
-             "spec": {"migrations": {"canary": name in canaries}, "deletionPolicy": "Delete",
-                      "schema": f"t_{namespace}_{name}".replace("-", "_")}}
+    docs = [tenants.tenant(name, migrations={"canary": name in canaries}, deletionPolicy="Delete",
+                           schema=f"t_{namespace}_{name}".replace("-", "_"))
             for name in canaries + others]
-    kubectl_run("-n", namespace, "apply", "-f", "-", input=yaml.safe_dump_all(docs))
+    kubectl_run("-n", namespace, "apply", "-f", "-", input=tenants.manifest(*docs))
     app.wait_for(lambda: all(condition(t, "Ready").get("status") == "True"
-                             and migrations(t).get("state") == "Current" for t in tenants(namespace).values())
-                 and len(tenants(namespace)) == len(canaries + others), timeout=90,
+                             and migrations(t).get("state") == "Current" for t in tenants_in(namespace).values())
+                 and len(tenants_in(namespace)) == len(canaries + others), timeout=90,
                  what="the fleet Ready and Current at the running release")
 
 
 def schema_of(namespace: str, name: str) -> str:
-    return tenants(namespace)[name]["status"]["schema"]
+    return tenants_in(namespace)[name]["status"]["schema"]
 
 
 def add_priority_column(app: App, schema: str, add: bool = True) -> None:
@@ -93,14 +90,14 @@ def test_a_new_release_reaches_every_tenant_canary_first_and_marks_only_the_fail
     with scratch_namespace("fleet") as namespace:
         with operator_for(app, namespace):
             apply_fleet(app, namespace, canaries=["canary"], others=["alpha", "beta", "broken"])
-        old_target = migrations(tenants(namespace)["alpha"])["target"]
+        old_target = migrations(tenants_in(namespace)["alpha"])["target"]
         add_priority_column(app, schema_of(namespace, "broken"))
 
         with operator_for(app, namespace, release_env(tmp_path)):
-            app.wait_for(lambda: {n: migrations(t).get("state") for n, t in tenants(namespace).items()}
+            app.wait_for(lambda: {n: migrations(t).get("state") for n, t in tenants_in(namespace).items()}
                          == {"canary": "Current", "alpha": "Current", "beta": "Current", "broken": "Failed"},
                          timeout=90, what="the rollout: three tenants Current, the broken one Failed")
-            fleet = tenants(namespace)
+            fleet = tenants_in(namespace)
             assert {migrations(t)["target"] for t in fleet.values()} != {old_target}
             assert all(migrations(t)["version"] == migrations(t)["target"] for n, t in fleet.items() if n != "broken")
             broken = fleet["broken"]
@@ -135,13 +132,13 @@ def test_a_failing_canary_holds_the_rollout_until_it_is_repaired(app, tmp_path):
         add_priority_column(app, canary_schema)
 
         with operator_for(app, namespace, release_env(tmp_path)) as runner:
-            app.wait_for(lambda: migrations(tenants(namespace)["canary"]).get("state") == "Failed", timeout=60,
+            app.wait_for(lambda: migrations(tenants_in(namespace)["canary"]).get("state") == "Failed", timeout=60,
                          what="the canary to fail")
             app.wait_for(lambda: any(e["reason"] == "RolloutHeld" for e in
                                      events_of(namespace, "ConfigMap", "tenantry-migrations")),
                          timeout=30, what="a RolloutHeld event")
             for _ in range(3):  # several fleet rounds (1 s each) and retries (2 s): alpha is never touched
-                assert migrations(tenants(namespace)["alpha"])["state"] == "Pending"
+                assert migrations(tenants_in(namespace)["alpha"])["state"] == "Pending"
                 assert applied_at(app, schema_of(namespace, "alpha")) is None
                 time.sleep(1.5)
             summary = json.loads(kubectl_run("-n", namespace, "get", "configmap", "tenantry-migrations",
@@ -152,7 +149,7 @@ def test_a_failing_canary_holds_the_rollout_until_it_is_repaired(app, tmp_path):
             assert "tenantry_operator_rollout_held 1.0" in metrics
 
             add_priority_column(app, canary_schema, add=False)
-            app.wait_for(lambda: {migrations(t).get("state") for t in tenants(namespace).values()} == {"Current"},
+            app.wait_for(lambda: {migrations(t).get("state") for t in tenants_in(namespace).values()} == {"Current"},
                          timeout=60, what="the repaired canary, then alpha, to migrate")
         assert applied_at(app, canary_schema) < applied_at(app, schema_of(namespace, "alpha"))
         with operator_for(app, namespace):

@@ -7,7 +7,6 @@ stays alive with no traceback in its log, and a canary tenant keeps its rows, sc
 test_tenant_specs.py holds the hand-picked cases; this explores around them.
 """
 import json
-import time
 import uuid
 
 import pytest
@@ -16,13 +15,14 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
-from test_tenant_lifecycle import condition, ready_tenant_with_a_row
 
-from harness import direct
+from harness import ready_tenant_with_a_row
 from localplatform import config
 from localplatform.proc import log_file, read_pid
 from tenantry.projects.models import Project
 from tenantry.tenancy.models import Tenant
+from testkit.net import direct
+from testkit.tenants import condition
 
 pytestmark = pytest.mark.e2e
 
@@ -196,10 +196,8 @@ def test_hostile_specs_end_clearly_and_never_touch_the_canary_or_crash_the_opera
             outcomes[f"refused by the {where}"] = outcomes.get(f"refused by the {where}", 0) + 1
             return
         created.add(tenant_name)
-        deadline = time.monotonic() + 60
-        while not ended_clearly(current := app.tenant(tenant_name)):
-            assert time.monotonic() < deadline, f"{tenant_name} never ended clearly: {current.get('status')}, {spec}"
-            time.sleep(0.3)
+        current = app.wait_for(lambda: t if ended_clearly(t := app.tenant(tenant_name)) else None,
+                               what=f"{tenant_name} to end clearly ({spec})")
         end = current["status"]["phase"]
         if end in SERVED:  # served at its first domain, its (maybe hostile) display name escaped
             status, _, page = app.get((spec.get("domains") or [f"{tenant_name}.localhost"])[0])

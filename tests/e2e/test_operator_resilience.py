@@ -9,21 +9,23 @@ import urllib.request
 
 import pytest
 from django.db import connections
-from test_tenant_lifecycle import condition, manifest, ready_at_current_generation, schema_exists
 
 from conftest import RUN_ID
-from harness import direct, free_port, kubectl_run, start_or_fail, unique
+from harness import kubectl_run, schema_exists, start_or_fail, unique
 from localplatform import config
 from localplatform.components import operator
 from localplatform.proc import port_open, read_pid
 from localplatform.stack import discard, ensure_namespace, kubectl, start_all
+from testkit import tenants
+from testkit.net import direct, free_port
+from testkit.tenants import condition
 
 pytestmark = pytest.mark.e2e
 
 
 def applied_and_ready(app, name: str, **spec) -> dict:
-    app.apply(manifest(name, **spec))
-    app.wait_for(lambda: ready_at_current_generation(app, name), what=f"{name} Ready")
+    app.apply_tenant(name, **spec)
+    app.wait_ready(name)
     return app.tenant(name)
 
 
@@ -71,7 +73,7 @@ def test_killing_the_operator_half_way_converges_with_nothing_duplicated(app):
     with direct(app.db_name) as lock:
         lock.execute("BEGIN")
         lock.execute("LOCK TABLE billing_subscription IN ACCESS EXCLUSIVE MODE")
-        app.apply(manifest(name))
+        app.apply_tenant(name)
         app.wait_for(lambda: schema_exists(app.db_name, schema) and _waiting_on_a_lock(app.db_name), timeout=30,
                      what="the operator to block half way")
         pid = read_pid(app.operator.name)
@@ -81,7 +83,7 @@ def test_killing_the_operator_half_way_converges_with_nothing_duplicated(app):
         lock.execute("ROLLBACK")
     start_all([app.operator])
 
-    app.wait_for(lambda: ready_at_current_generation(app, name), timeout=60, what=f"{name} Ready after the crash")
+    app.wait_for(lambda: app.is_ready(name), timeout=60, what=f"{name} Ready after the crash")
     with direct(app.db_name) as conn:
         assert conn.execute("SELECT count(*) FROM information_schema.schemata WHERE schema_name = %s",
                             [schema]).fetchone()[0] == 1
@@ -119,9 +121,9 @@ def test_tenants_applied_after_the_operators_connections_were_cut_are_admitted_a
     assert cut >= 1
     names = [unique("after") for _ in range(4)]
     for name in names:
-        app.apply(manifest(name))  # through the webhook: refused before the fix
+        app.apply_tenant(name)  # through the webhook: refused before the fix
     for name in names:
-        app.wait_for(lambda name=name: ready_at_current_generation(app, name), what=f"{name} Ready")
+        app.wait_ready(name)
     # Checked against the database each time, not let in because the database seemed gone.
     assert admissions(int(app.operator.env["TENANTRY_METRICS_PORT"]), "unchecked") == unchecked
 
@@ -140,7 +142,7 @@ def test_a_webhook_without_its_database_lets_tenants_in_for_the_reconcile_loop_t
     start_or_fail([runner])
     name = unique("nodb")
     try:
-        kubectl("-n", namespace, "apply", "-f", "-", input=manifest(name))
+        kubectl("-n", namespace, "apply", "-f", "-", input=tenants.manifest(tenants.tenant(name)))
 
         def schema_condition() -> dict:
             tenant = json.loads(kubectl("-n", namespace, "get", "tenant", name, "-o", "json"))

@@ -4,13 +4,14 @@ import signal
 import uuid
 
 import pytest
-from test_tenant_lifecycle import manifest
 
 from conftest import RUN_ID
-from harness import free_port, start_or_fail
+from harness import start_or_fail
 from localplatform.components import operator
 from localplatform.proc import log_file, port_open, read_pid, stop
 from localplatform.stack import ensure_namespace, kubectl
+from testkit import tenants
+from testkit.net import free_port
 
 pytestmark = pytest.mark.e2e
 PEERING = "tenantry"
@@ -31,7 +32,7 @@ def test_two_replicas_only_one_reconciles_and_the_standby_takes_over(app):
     start_or_fail(replicas)
     try:
         first = f"first-{uuid.uuid4().hex[:6]}"
-        kubectl("-n", namespace, "apply", "-f", "-", input=manifest(first))
+        kubectl("-n", namespace, "apply", "-f", "-", input=tenants.manifest(tenants.tenant(first)))
         kubectl("-n", namespace, "wait", "--for=condition=Ready", f"tenant/{first}", "--timeout=60s")
         active = [r for r in replicas if handled(r, namespace, first)]
         assert len(active) == 1, "exactly one replica must have reconciled the tenant"
@@ -41,7 +42,7 @@ def test_two_replicas_only_one_reconciles_and_the_standby_takes_over(app):
         app.wait_for(lambda: read_pid(active[0].name) is None and not port_open(active[0].port), timeout=10,
                      what="the active replica to die")
         second = f"second-{uuid.uuid4().hex[:6]}"
-        kubectl("-n", namespace, "apply", "-f", "-", input=manifest(second))
+        kubectl("-n", namespace, "apply", "-f", "-", input=tenants.manifest(tenants.tenant(second)))
         kubectl("-n", namespace, "wait", "--for=condition=Ready", f"tenant/{second}", "--timeout=90s")
         assert handled(standby, namespace, second)
         kubectl("-n", namespace, "delete", "tenants", "--all", "--timeout=60s")

@@ -8,58 +8,20 @@ import subprocess
 
 import pytest
 
-from harness import direct, unique
+from harness import schema_exists, unique
 from localplatform import config
 from localplatform.components import app_env
 from localplatform.proc import PlatformError
 from tenantry.backups.services import Manifest, verify_backup
+from testkit.tenants import condition
 
 pytestmark = pytest.mark.e2e
 
 
-def manifest(name: str, **spec) -> str:
-    lines = "".join(f"  {key}: {value}\n" for key, value in spec.items()) or "  {}\n"
-    return f"apiVersion: tenantry.dev/v1alpha1\nkind: Tenant\nmetadata:\n  name: {name}\nspec:\n{lines}"
-
-
-def condition(tenant: dict, type_: str) -> dict:
-    return next((c for c in tenant.get("status", {}).get("conditions", []) if c["type"] == type_), {})
-
-
-def ready_at_current_generation(app, name: str) -> bool:
-    tenant = app.tenant(name)
-    ready = condition(tenant, "Ready")
-    return ready.get("status") == "True" and ready.get("observedGeneration") == tenant["metadata"]["generation"]
-
-
-
-def ready_tenant_with_a_row(app, prefix: str, row: str):
-    """A Ready tenant holding one project, for tests that prove something leaves it alone."""
-    from django_tenants.utils import tenant_context
-
-    from tenantry.accounts.models import User
-    from tenantry.projects.models import Project
-    from tenantry.tenancy.models import Tenant
-
-    name = unique(prefix)
-    app.apply(manifest(name))
-    app.wait_for(lambda: ready_at_current_generation(app, name), what=f"{name} Ready")
-    tenant = Tenant.objects.get(resource=f"{app.namespace}/{name}")
-    owner = User.objects.create_user(f"{name}@example.com")
-    with tenant_context(tenant):
-        Project.objects.create(name=row, owner=owner)
-    return name, tenant
-
-def schema_exists(database: str, schema: str) -> bool:
-    with direct(database) as conn:
-        return conn.execute("SELECT 1 FROM information_schema.schemata WHERE schema_name = %s",
-                            [schema]).fetchone() is not None
-
-
 def test_a_tenant_applied_with_kubectl_becomes_ready_and_is_served(app):
     name = unique("shop")
-    app.apply(manifest(name, displayName='"Shop One"'))
-    app.wait_for(lambda: ready_at_current_generation(app, name), what=f"tenant {name} Ready")
+    app.apply_tenant(name, displayName="Shop One")
+    app.wait_ready(name)
 
     tenant = app.tenant(name)
     schema = "t_" + name.replace("-", "_")
@@ -84,28 +46,28 @@ def test_a_tenant_applied_with_kubectl_becomes_ready_and_is_served(app):
     # A spec change is a new generation; Ready follows it, and the page shows the new name.
     app.kubectl("patch", "tenant", name, "--type=merge", "-p", '{"spec": {"displayName": "Shop Two"}}')
     app.wait_for(lambda: app.tenant(name)["metadata"]["generation"] == 2
-                 and ready_at_current_generation(app, name), what="generation 2 Ready")
+                 and app.is_ready(name), what="generation 2 Ready")
     app.wait_for(lambda: "<h1>Shop Two</h1>" in app.get(f"{name}.localhost")[2], what="new display name served")
 
 
 def test_the_api_server_rejects_reserved_schemas_and_schema_changes(app):
     name = unique("bad")
     with pytest.raises(PlatformError, match="schema is reserved"):
-        app.apply(manifest(name, schema="pg_catalog"))
+        app.apply_tenant(name, schema="pg_catalog")
     with pytest.raises(PlatformError, match="spec.schema"):
-        app.apply(manifest(name, schema='"bad; DROP SCHEMA public"'))
+        app.apply_tenant(name, schema="bad; DROP SCHEMA public")
 
-    app.apply(manifest(name, schema=name.replace("-", "_")))
+    app.apply_tenant(name, schema=name.replace("-", "_"))
     with pytest.raises(PlatformError, match="spec.schema is immutable"):
         app.kubectl("patch", "tenant", name, "--type=merge", "-p", '{"spec": {"schema": "elsewhere"}}')
 
 
 def test_deletion_follows_the_deletion_policy(app):
     kept, dropped = unique("kept"), unique("dropped")
-    app.apply(manifest(kept))
-    app.apply(manifest(dropped, deletionPolicy="Delete"))
+    app.apply_tenant(kept)
+    app.apply_tenant(dropped, deletionPolicy="Delete")
     for name in (kept, dropped):
-        app.wait_for(lambda name=name: ready_at_current_generation(app, name), what=f"{name} Ready")
+        app.wait_ready(name)
 
     app.kubectl("delete", "tenant", kept, dropped, "--timeout=60s")
     assert app.get(f"{kept}.localhost")[0] == 404
@@ -121,8 +83,8 @@ def test_deletion_follows_the_deletion_policy(app):
 def test_the_backup_cronjob_runs_the_real_backup_command(app, tmp_path):
     """No kubelet runs here, so the test runs the CronJob's container command itself, as the pod would."""
     name = unique("backed")
-    app.apply(manifest(name, backup="{schedule: '30 1 * * *', retention: 2}"))
-    app.wait_for(lambda: ready_at_current_generation(app, name), what=f"{name} Ready")
+    app.apply_tenant(name, backup={"schedule": "30 1 * * *", "retention": 2})
+    app.wait_ready(name)
     cronjob = json.loads(app.kubectl("get", "cronjob", f"tenant-{name}-backup", "-o", "json"))
     assert cronjob["spec"]["schedule"] == "30 1 * * *"
     container = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
@@ -138,8 +100,8 @@ def test_the_backup_cronjob_runs_the_real_backup_command(app, tmp_path):
 
 def test_children_are_garbage_collected_with_the_tenant(app):
     name = unique("gc")
-    app.apply(manifest(name))
-    app.wait_for(lambda: ready_at_current_generation(app, name), what=f"{name} Ready")
+    app.apply_tenant(name)
+    app.wait_ready(name)
     app.kubectl("delete", "tenant", name, "--timeout=60s")
 
     def gone() -> bool:

@@ -13,7 +13,7 @@ from django_tenants.utils import tenant_context
 from drf_spectacular.validation import validate_schema
 from rest_framework.authtoken.models import Token
 
-from harness import new_tenant, pooled_statements, statement_kinds
+from harness import new_tenant
 from localplatform import config
 from tenantry.accounts.models import Membership
 from tenantry.api.exceptions import SERVER_ERROR, api_exception_handler
@@ -21,6 +21,8 @@ from tenantry.billing.guards import NO_SUBSCRIPTION
 from tenantry.billing.services import start_trial
 from tenantry.projects import services
 from tenantry.projects.models import Project
+from testkit.hostile import HOSTILE
+from testkit.statements import kinds, pooled_capture
 
 # Tenants on the free plan, as the operator makes them: writes need a live subscription.
 pytestmark = [pytest.mark.integration, pytest.mark.tenant_plan("free")]
@@ -28,16 +30,6 @@ pytestmark = [pytest.mark.integration, pytest.mark.tenant_plan("free")]
 PASSWORD = "correct horse battery"
 TOKEN_URL = "/api/v1/auth/token/"
 PROJECTS = "/api/v1/projects/"
-HOSTILE = [
-    "<script>alert('x')</script>",
-    "'; DROP TABLE projects_project; --",
-    'Robert"); DELETE FROM accounts_user WHERE ("1"="1',
-    "{{ request }} {% now 'Y' %} ${7*7}",
-    "100% _under_ \\back\\slash",
-    "Ünïcødé — 数据 🚀 \u202eevil",
-]
-
-
 def detail_url(pk) -> str:
     return f"{PROJECTS}{pk}/"
 
@@ -282,13 +274,13 @@ def test_query_counts_are_fixed_whatever_the_page_size(tenant):
     client.get(PROJECTS)  # warm the host lookup cache
 
     for size in (1, 30):
-        with pooled_statements() as captured:
+        with pooled_capture() as captured:
             response = client.get(PROJECTS, {"page_size": size})
         assert len(response.json()["results"]) == size
         newest_owners = {owners[-1].email} if size == 1 else {o.email for o in owners}
         assert {p["owner"] for p in response.json()["results"]} == newest_owners
         # the count, then one page with its owners joined
-        assert statement_kinds(captured) == AUTHORIZED + ["SELECT", "SELECT", "COMMIT"], captured.captured_queries
+        assert kinds(captured) == AUTHORIZED + ["SELECT", "SELECT", "COMMIT"], captured.captured_queries
 
     pk = response.json()["results"][0]["id"]
     for request, expected in [
@@ -300,9 +292,9 @@ def test_query_counts_are_fixed_whatever_the_page_size(tenant):
          LIVE_SUBSCRIPTION + ["SELECT", "SELECT", "UPDATE"]),
         (lambda: client.delete(detail_url(pk)), LIVE_SUBSCRIPTION + ["SELECT", "DELETE"]),
     ]:
-        with pooled_statements() as captured:
+        with pooled_capture() as captured:
             assert request().status_code < 300
-        assert statement_kinds(captured) == AUTHORIZED + expected + ["COMMIT"], captured.captured_queries
+        assert kinds(captured) == AUTHORIZED + expected + ["COMMIT"], captured.captured_queries
 
 
 def test_the_api_through_gunicorn_and_pgbouncer(web_app):

@@ -12,7 +12,7 @@ from django.db import connection
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
-from harness import direct, unique
+from harness import unique
 from tenantry.backups import digests
 from tenantry.backups.models import BackupRun
 from tenantry.backups.restore import restore_as_new_tenant, restore_schema, retarget
@@ -31,6 +31,7 @@ from tenantry.projects.models import Project
 from tenantry.projects.services import create_project
 from tenantry.tenancy.models import Tenant
 from tenantry.tenancy.services import TenantSpec
+from testkit.net import direct
 
 pytestmark = pytest.mark.integration
 

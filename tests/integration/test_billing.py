@@ -11,12 +11,12 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
-from harness import pooled_statements, statement_kinds
 from tenantry import urls as tenant_urls
 from tenantry.billing.guards import NO_SUBSCRIPTION, subscription_required
 from tenantry.billing.models import Payment, Plan, Subscription
 from tenantry.billing.selectors import live_subscription_for, payments_for
 from tenantry.billing.services import add_months, cancel, change_plan, start_trial
+from testkit.statements import kinds, pooled_capture
 
 pytestmark = pytest.mark.integration
 
@@ -253,11 +253,11 @@ def test_the_billing_overview_makes_a_fixed_number_of_queries(tenant):
         change_plan(owner, plan(code))
         change_plan(tenant.tenant, plan(code))
     client.get(reverse("billing:overview"))  # warm the host and settings caches
-    with pooled_statements() as captured:
+    with pooled_capture() as captured:
         response = client.get(reverse("billing:overview"))
     assert response.status_code == 200
     assert response.content.decode().count("<code>INV-") == 8
-    statements = statement_kinds(captured)
+    statements = kinds(captured)
     # The session's user, the role (may they choose the workspace plan?), the live subscriptions
     # (own and workspace) with their plans, the plans on offer, the payments with their plans.
     assert statements == ["BEGIN", "SET LOCAL"] + ["SELECT"] * 5 + ["COMMIT"], captured.captured_queries

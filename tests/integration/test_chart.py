@@ -9,9 +9,7 @@ import base64
 import os
 import re
 import shutil
-import socket
 import subprocess
-import time
 import urllib.request
 
 import dj_database_url
@@ -20,6 +18,9 @@ import yaml
 
 from harness import kubectl_run, run_tool, scratch_namespace
 from localplatform import config
+from testkit import tenants
+from testkit.net import free_port
+from testkit.polling import wait_for
 
 CHART = config.ROOT / "charts" / "tenantry"
 HELM = config.BIN / "helm"
@@ -432,12 +433,6 @@ def test_the_webhook_certificate_names_the_operator_service(tmp_path):
     assert ["tenantry.dev.tenants-prod"] in names
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_the_operator_runs_under_the_charts_rbac(namespace, tmp_path):
     """The real operator (kopf run, as the chart's Deployment runs it) with the token of the chart's
     ServiceAccount: it starts, joins the peering, takes a Tenant (finalizer, status, events) and
@@ -456,10 +451,9 @@ def test_the_operator_runs_under_the_charts_rbac(namespace, tmp_path):
         "users": [{"name": "operator", "user": {"token": token}}],
         "contexts": [{"name": "operator", "context": {"cluster": "c", "user": "operator", "namespace": namespace}}],
     }))
-    kubectl_run("apply", "-n", namespace, "-f", "-", input=yaml.safe_dump({
-        "apiVersion": "tenantry.dev/v1alpha1", "kind": "Tenant", "metadata": {"name": "rbaccheck"},
-        "spec": {"displayName": "RBAC check"}}))
-    liveness, metrics = _free_port(), _free_port()
+    kubectl_run("apply", "-n", namespace, "-f", "-",
+                input=tenants.manifest(tenants.tenant("rbaccheck", displayName="RBAC check")))
+    liveness, metrics = free_port(), free_port()
     env = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp"), "KUBECONFIG": str(kubeconfig),
            "PYTHONPATH": f"{config.ROOT / 'app'}:{config.ROOT / 'operator'}",
            "DJANGO_SETTINGS_MODULE": "tenantry.settings", "DJANGO_SECRET_KEY": "rbac-check",
@@ -474,14 +468,13 @@ def test_the_operator_runs_under_the_charts_rbac(namespace, tmp_path):
              f"--peering={release}-tenantry", f"--liveness=http://127.0.0.1:{liveness}/healthz"],
             env=env, stdout=out, stderr=subprocess.STDOUT, cwd=tmp_path)
     try:
-        deadline, taken = time.monotonic() + 60, False
-        while time.monotonic() < deadline and not taken:
-            time.sleep(1)
+        def reported() -> bool:
             assert operator.poll() is None, f"the operator exited:\n{log.read_text()}"
             reasons = kubectl_run("get", "events", "-n", namespace, "--field-selector", "involvedObject.name=rbaccheck",
-                              "-o", "jsonpath={.items[*].reason}").stdout.split()
-            taken = "ProvisioningFailed" in reasons
-        assert taken, f"the operator never reported on the Tenant:\n{log.read_text()}"
+                                  "-o", "jsonpath={.items[*].reason}").stdout.split()
+            return "ProvisioningFailed" in reasons
+
+        wait_for(reported, f"the operator to report on the Tenant (log: {log})", timeout=60, every=1)
         with urllib.request.urlopen(f"http://127.0.0.1:{liveness}/healthz", timeout=5) as response:
             assert response.status == 200
         tenant = yaml.safe_load(kubectl_run("get", "tenant", "rbaccheck", "-n", namespace, "-o", "yaml").stdout)

@@ -4,8 +4,8 @@ import uuid
 import pytest
 from django.db import connection
 
-from harness import direct
 from tenantry.tenancy.services import ensure_schema, pending_migrations
+from testkit.net import direct
 
 pytestmark = pytest.mark.integration
 

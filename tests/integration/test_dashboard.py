@@ -11,12 +11,12 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
-from harness import pooled_statements, statement_kinds
+from harness import add_projects
 from tenantry.dashboard.export import EXPORT_ROW_LIMIT, neutralise
 from tenantry.dashboard.series import week_start, zero_filled_weeks
 from tenantry.projects.models import Project
 from tenantry.projects.services import create_project
-from test_projects import add_projects
+from testkit.statements import kinds, pooled_capture
 
 # Changing projects needs a live subscription: these tenants are on the free plan.
 pytestmark = [pytest.mark.integration, pytest.mark.tenant_plan("free")]
@@ -79,13 +79,13 @@ def test_a_warm_dashboard_runs_five_statements_and_no_aggregate(tenant):
         client.get("/dashboard/")
     assert len(aggregates(cold)) == 1  # all five KPIs come from one query
 
-    with pooled_statements() as warm:
+    with pooled_capture() as warm:
         response = client.get("/dashboard/")
     assert kpis(response.content.decode())["total"] == 8
     # As a web pod runs it behind PgBouncer: BEGIN; SET LOCAL search_path (the tenant's schema);
     # the session's user; the 5 recent projects joined to their owners; COMMIT. The KPIs come from
     # the cache and so does the announcement setting (platform cache): no aggregate, no settings query.
-    assert statement_kinds(warm) == ["BEGIN", "SET LOCAL", "SELECT", "SELECT", "COMMIT"], warm.captured_queries
+    assert kinds(warm) == ["BEGIN", "SET LOCAL", "SELECT", "SELECT", "COMMIT"], warm.captured_queries
     assert aggregates(warm) == []
     assert 'INNER JOIN "accounts_user"' in warm.captured_queries[3]["sql"]
 

@@ -10,8 +10,8 @@ import json
 
 import pytest
 import requests
-from dashboard_queries import target_health, wait_until, without_data
 
+from dashboard_queries import target_health, wait_until, without_data
 from harness import unique
 from localplatform import config
 from localplatform.prometheus import JOBS
@@ -47,11 +47,6 @@ def tenant_traffic(web_port: int, tenant) -> None:
         assert refused.status_code in (401, 429), refused.text
 
 
-def is_ready(app, name: str) -> bool:
-    conditions = app.tenant(name).get("status", {}).get("conditions", [])
-    return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
-
-
 def unscraped_jobs(prometheus_url: str) -> dict[str, str]:
     health = target_health(prometheus_url)
     return {job: health.get(job, "no such target") for job in JOBS if health.get(job) != "up"}
@@ -64,10 +59,10 @@ def test_every_dashboard_query_returns_data(app, prometheus_url, tenant, other_t
 
     name = unique("dash")
     # Through the admission webhook, then reconciled and provisioned by this run's operator.
-    app.apply(f"apiVersion: tenantry.dev/v1alpha1\nkind: Tenant\nmetadata:\n  name: {name}\nspec: {{}}\n")
+    app.apply_tenant(name)
     for each in (tenant, other_tenant):
         tenant_traffic(app.web_port, each)
-    app.wait_for(lambda: is_ready(app, name), what=f"{name} Ready")
+    app.wait_ready(name)
 
     chosen = {"tenant": [tenant.schema, "__other__"]}
     dashboards = {path.name: json.loads(path.read_text()) for path in DASHBOARDS}

@@ -17,13 +17,14 @@ from chaos.drill import Fault, run_all
 from chaos.faults import restart
 from chaos.ledger import check, stored_writes
 from chaos.load import Load, Writer
-from harness import direct, new_tenant
+from harness import new_tenant
 from localplatform import config
 from localplatform.components import pgbouncer, postgres
 from localplatform.proc import read_pid
 from tenantry.accounts.models import User
 from tenantry.db.resilience import idle_connection_dead
 from tenantry.projects.models import Project
+from testkit.net import direct
 
 pytestmark = pytest.mark.integration
 ALIAS = "resilience-pooled"

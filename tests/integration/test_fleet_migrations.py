@@ -14,11 +14,12 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from bench import migration_probe
-from harness import direct, new_tenant
+from harness import new_tenant
 from localplatform import config
 from localplatform.components import app_env
 from tenantry.tenancy.fleet import rollout, survey, target
 from tenantry.tenancy.models import Tenant
+from testkit.net import direct
 
 pytestmark = pytest.mark.integration
 

@@ -6,11 +6,12 @@ import socket
 
 import pytest
 
-from harness import free_port, require
+from harness import require
 from localplatform import config
 from localplatform.components import Component, pgbouncer, redis
 from localplatform.proc import PlatformError, read_pid, stop
 from localplatform.stack import start_all
+from testkit.net import free_port
 
 
 @pytest.fixture

@@ -14,11 +14,11 @@ from django.urls import reverse
 from django.utils.html import escape
 from django_tenants.utils import tenant_context
 from rest_framework.authtoken.models import Token
-from test_api import HOSTILE
 
 from harness import new_tenant
 from tenantry.accounts.models import User
 from tenantry.projects.models import Project
+from testkit.hostile import HOSTILE
 
 pytestmark = [pytest.mark.integration, pytest.mark.tenant_plan("free")]
 

@@ -12,12 +12,13 @@ import pytest
 from django_tenants.utils import tenant_context
 from rest_framework.authtoken.models import Token
 
-from harness import free_port, new_tenant, start_or_fail
+from harness import new_tenant, start_or_fail
 from isolation import LoadTenant, drive, pgbouncer_pool
 from localplatform import config
 from localplatform.components import pgbouncer, web
 from localplatform.stack import discard
 from tenantry.projects.models import Project
+from testkit.net import free_port
 
 pytestmark = pytest.mark.integration
 CLIENTS, TENANTS = 32, 4

@@ -4,19 +4,15 @@ import re
 import pytest
 from django_tenants.utils import tenant_context
 
-from harness import pooled_statements, statement_kinds
+from harness import add_projects
 from tenantry.projects.models import Project
 from tenantry.projects.services import create_project
+from testkit.statements import kinds, pooled_capture
 
 # Changing projects needs a live subscription: these tenants are on the free plan.
 pytestmark = [pytest.mark.integration, pytest.mark.tenant_plan("free")]
 
 HOSTILE = """<script>alert("x")</script>' OR 1=1; -- & "quoted\""""
-
-
-def add_projects(t, owner, count: int, prefix: str = "Project", **fields) -> list[Project]:
-    with tenant_context(t.tenant):
-        return [create_project(owner=owner, name=f"{prefix} {n:02d}", **fields) for n in range(count)]
 
 
 def in_schema(t, **filters) -> list[Project]:
@@ -172,19 +168,19 @@ def test_list_and_detail_run_a_bounded_number_of_queries(tenant):
     projects = [p for owner in [user, *others] for p in add_projects(tenant, owner, 8)]
     client.get("/projects/")  # warms the platform-wide settings cache that every page reads
 
-    with pooled_statements() as list_request:
+    with pooled_capture() as list_request:
         response = client.get("/projects/?page=2")
     assert response.status_code == 200 and len(rows(response.content.decode())) == 12
     # BEGIN, SET LOCAL search_path, the session's user, COUNT(*) for the paginator, one page of
     # projects joined to their owners, COMMIT. The same with 12 rows as with 1: no N+1 on owners.
-    assert statement_kinds(list_request) == ["BEGIN", "SET LOCAL", "SELECT", "SELECT", "SELECT", "COMMIT"], \
+    assert kinds(list_request) == ["BEGIN", "SET LOCAL", "SELECT", "SELECT", "SELECT", "COMMIT"], \
         list_request.captured_queries
     assert "COUNT(*)" in list_request.captured_queries[3]["sql"]
 
-    with pooled_statements() as detail_request:
+    with pooled_capture() as detail_request:
         response = client.get(f"/projects/{projects[-1].pk}/")
     assert response.status_code == 200
     # BEGIN, SET LOCAL search_path, the session's user, the project joined to its owner, COMMIT.
-    assert statement_kinds(detail_request) == ["BEGIN", "SET LOCAL", "SELECT", "SELECT", "COMMIT"], \
+    assert kinds(detail_request) == ["BEGIN", "SET LOCAL", "SELECT", "SELECT", "COMMIT"], \
         detail_request.captured_queries
     assert 'INNER JOIN "accounts_user"' in detail_request.captured_queries[3]["sql"]

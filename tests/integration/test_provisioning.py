@@ -5,7 +5,6 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from harness import direct
 from tenantry.tenancy.models import Domain, Tenant
 from tenantry.tenancy.routing import tenant_for_host
 from tenantry.tenancy.services import (
@@ -15,6 +14,7 @@ from tenantry.tenancy.services import (
     provision_tenant,
     release_tenant,
 )
+from testkit.net import direct
 
 pytestmark = pytest.mark.integration
 
@@ -66,7 +66,8 @@ def test_a_domain_owned_by_another_tenant_is_refused_and_nothing_changes(databas
 def test_a_schema_owned_by_another_tenant_is_refused(database):
     owner, intruder = fresh(), fresh()
     provision_tenant(spec(owner))
-    with pytest.raises(ProvisioningConflict, match=f"schema 't_{owner}' already belongs to tenant ns/{owner}"):
+    with pytest.raises(ProvisioningConflict,
+                       match=f"schema 't_{owner}' is already used by tenant ns/{owner}: choose another schema"):
         provision_tenant(spec(intruder, schema=f"t_{owner}"))
 
 

@@ -17,12 +17,14 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from chaos.faults import children, kill_worker
 from conftest import RUN_ID
-from harness import App, free_port, new_tenant, start_or_fail
+from harness import App, new_tenant, start_or_fail
 from localplatform import config
 from localplatform.components import web
 from localplatform.proc import log_file, read_pid
 from localplatform.stack import discard
 from tenantry.observability.tenant_metrics import BUCKETS
+from testkit.net import free_port
+from testkit.polling import wait_for
 
 pytestmark = pytest.mark.integration
 WORKERS = 4
@@ -74,11 +76,8 @@ def pod(database):
 def wait_for_workers(pod: Pod) -> list[int]:
     """The master replaces exited workers; wait until all of them are back."""
     master = read_pid(pod.name)
-    deadline = time.monotonic() + 30
-    while len(children(master)) != WORKERS:
-        assert time.monotonic() < deadline, f"{pod.name} did not get back to {WORKERS} workers"
-        time.sleep(0.1)
-    return children(master)
+    return wait_for(lambda: workers if len(workers := children(master)) == WORKERS else None,
+                    f"{pod.name} back to {WORKERS} workers", timeout=30, every=0.1)
 
 
 def counted(pod: Pod, schema: str) -> dict[str, float]:
@@ -191,11 +190,8 @@ def test_the_request_log_line_is_json_with_request_id_and_tenant(pod):
     assert headers["X-Request-ID"] == sent
     assert re.fullmatch(r"app;dur=\d+\.\d, db;dur=\d+\.\d", headers["Server-Timing"]), headers["Server-Timing"]
 
-    deadline = time.monotonic() + 5
-    while not (lines := [line for line in log_file(pod.name).read_text().splitlines() if sent in line]):
-        assert time.monotonic() < deadline, f"no log line with request id {sent} in {log_file(pod.name)}"
-        time.sleep(0.1)
-    [line] = lines
+    [line] = wait_for(lambda: [line for line in log_file(pod.name).read_text().splitlines() if sent in line],
+                      f"a log line with request id {sent} in {log_file(pod.name)}", timeout=5, every=0.1)
     record = json.loads(line)
     assert {k: record[k] for k in ("message", "request_id", "tenant", "method", "path", "status")} == {
         "message": "request", "request_id": sent, "tenant": tenant.schema, "method": "GET",

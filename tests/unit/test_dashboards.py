@@ -3,16 +3,14 @@ are what dashboards/generate.py writes, and each dashboard is well-formed Grafan
 Grafana can place and query."""
 import json
 import re
-import sys
 
 import pytest
 import yaml
 
+from dashboards import generate
 from localplatform import config
 
 DASHBOARDS = config.ROOT / "dashboards"
-sys.path.append(str(DASHBOARDS))  # generate.py imports its siblings (grafana, promql, alerts)
-import generate  # noqa: E402
 
 EXPECTED_UIDS = {"platform-overview": "tenantry-platform-overview", "tenant-drilldown": "tenantry-tenant-drilldown",
                  "operator": "tenantry-operator", "data-tier": "tenantry-data-tier"}
