@@ -36,7 +36,7 @@ lint: ## ruff over every Python file of the project
 	.venv/bin/ruff check app operator devenv tests bench charts chaos loadtest dashboards
 
 bench: deps ## One table: request path vs stock django-tenants and plain Django, provisioning, queries, capacity (< 15 min)
-	.venv/bin/python -m bench
+	.venv/bin/python -m bench $(BENCH_ARGS)
 
 cluster-bench: deps ## Tenant home page through Traefik -> web pods beside make up's gunicorn (needs both up; ~1 min)
 	.venv/bin/python -m bench.ingress_path

@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.runner import QUICK
 from bench.table import Row, at_least, hit_ratio, largest_passing
 from bench.webstack import Stack, write_prepared
 from loadtest.profiles import PROFILES
@@ -24,6 +25,16 @@ MAX_ERROR_RATIO = 0.01
 USERS_TARGET = 1000
 HIT_RATIO_TARGET = 0.95
 RAMP_SECONDS = 5
+SECONDS = 8.0 if QUICK else 15.0  # measured per step, after the ramp
+LOAD_PROFILE_SECONDS = 15.0 if QUICK else 60.0  # the load profile's step: long enough for a warm cache
+# Printed under the table: what the section's figures include, with this run's settings.
+HOW = (f"loadtest/locustfile.py scenarios (anonymous 2 : members 3 : API clients 2, think time 0.5-2 s), "
+       f"each member/API user with a prepared account, session and token; {RAMP_SECONDS} s ramp, then "
+       f"{SECONDS:g} s measured ({LOAD_PROFILE_SECONDS:g} s at the load profile's {PROFILES['load'].users} users; "
+       f"--reset-stats); p95 over every request but password-hashing ones; a step passes with p95 < "
+       f"{P95_LIMIT_MS} ms and <= {MAX_ERROR_RATIO:.0%} errors; cache ratio from the bench's own Redis "
+       "(INFO stats) before and after the load-profile step, its ramp included; every member's first "
+       "dashboard is a miss, and each project write makes the tenant's cached figures stale for all.")
 
 
 @dataclass
@@ -71,27 +82,26 @@ def run_step(stack: Stack, users: int, seconds: float, accounts: list[dict], rep
                 hit_ratio(*before, *after))
 
 
-def step_users(quick: bool) -> list[int]:
+def step_users() -> list[int]:
     load = PROFILES["load"].users
     steps = [25, 50, load, 200, 400, 700, USERS_TARGET, 1500]
-    return sorted({s for s in steps if not quick or s <= 200})
+    return sorted({s for s in steps if not QUICK or s <= 200})
 
 
-def accounts_needed(quick: bool) -> int:
-    return sum(step_users(quick))
+def accounts_needed() -> int:
+    """Every step's users sign in with accounts no earlier step used."""
+    return sum(step_users())
 
 
-def measure(stack: Stack, accounts: list[dict], report_dir: Path, seconds: float, load_seconds: float, quick: bool,
-            deadline: float, say) -> list[Step]:
-    """Steps of `seconds` each; the load profile's user count runs `load_seconds`, long enough for the
-    cache hit ratio not to be the cold start's."""
+def measure(stack: Stack, accounts: list[dict], report_dir: Path, deadline: float, say) -> list[Step]:
+    """Steps of SECONDS each, more users each time, until p95 misses past the load profile's users."""
     steps: list[Step] = []
     used = 0
-    for users in step_users(quick):
-        if time.monotonic() + RAMP_SECONDS + max(seconds, load_seconds) + 10 > deadline:
+    for users in step_users():
+        if time.monotonic() + RAMP_SECONDS + max(SECONDS, LOAD_PROFILE_SECONDS) + 10 > deadline:
             say(f"capacity: no time left for {users} users")
             break
-        step = run_step(stack, users, load_seconds if users == PROFILES["load"].users else seconds,
+        step = run_step(stack, users, LOAD_PROFILE_SECONDS if users == PROFILES["load"].users else SECONDS,
                         accounts[used:used + users], report_dir)
         used += users
         steps.append(step)
@@ -120,13 +130,3 @@ def rows(steps: list[Step]) -> list[Row]:
                    f"{best or 0} (Locust on the same 2 cores; steps {tried})", f">= {USERS_TARGET}",
                    at_least(best or 0, USERS_TARGET)))
     return out
-
-
-def how(seconds: float, load_seconds: float) -> str:
-    return (f"loadtest/locustfile.py scenarios (anonymous 2 : members 3 : API clients 2, think time 0.5-2 s), "
-            f"each member/API user with a prepared account, session and token; {RAMP_SECONDS} s ramp, then "
-            f"{seconds:g} s measured ({load_seconds:g} s at the load profile's {PROFILES['load'].users} users; "
-            f"--reset-stats); p95 over every request but password-hashing ones; a step passes with p95 < "
-            f"{P95_LIMIT_MS} ms and <= {MAX_ERROR_RATIO:.0%} errors; cache ratio from the bench's own Redis "
-            "(INFO stats) before and after the load-profile step, its ramp included; every member's first "
-            "dashboard is a miss, and each project write makes the tenant's cached figures stale for all.")

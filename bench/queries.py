@@ -4,31 +4,15 @@ as a web pod's is (one SET LOCAL per transaction); the tests count statements wi
 Each view is requested twice first, so its caches are warm, as most requests find them.
 """
 import logging
-import re
 from contextlib import contextmanager
 
 from bench.table import Row, at_most
 from bench.webstack import OWNER_EMAIL, TENANT_HOST, Stack
+from testkit.statements import kinds as statement_kinds
+from testkit.statements import pooled_capture
 
 TARGET = 5
 BOOKKEEPING = {"BEGIN", "COMMIT", "SET LOCAL"}  # the per-request transaction that keeps tenants apart
-
-
-@contextmanager
-def pooled_capture():
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    connection.pooled = True
-    try:
-        with CaptureQueriesContext(connection) as captured:
-            yield captured
-    finally:
-        connection.pooled = False
-
-
-def kind(sql: str) -> str:
-    return re.match(r"SET LOCAL|\w+", sql).group()
 
 
 def views(stack: Stack) -> list[tuple[str, str, dict]]:
@@ -77,7 +61,7 @@ def count(stack: Stack) -> list[tuple[str, list[str]]]:
                 response = client.get(path)
             if response.status_code != 200:
                 raise RuntimeError(f"{name} ({path}) answered {response.status_code}")
-            counted.append((name, [kind(q["sql"]) for q in captured.captured_queries]))
+            counted.append((name, statement_kinds(captured)))
     finally:
         logging.disable(logging.NOTSET)
     return counted

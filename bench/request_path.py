@@ -9,6 +9,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 
+from bench.runner import QUICK
 from bench.table import Row, at_least, below, median, rotated
 from bench.webstack import TENANT_HOST, TENANT_SCHEMA, Stack, log_in
 from localplatform import config
@@ -21,6 +22,16 @@ PLAIN_TARGETS = {"trivial page": 0.8, "one-query page": 0.7}
 STOCK_MEASURED = {"trivial page": "0.20-0.22x", "one-query page": "0.52-0.61x"}
 CEILING_TARGET = 0.4
 LIGHT_LOAD_P95_MS = 50
+ROUNDS, SECONDS = (1, 2.0) if QUICK else (5, 4.0)  # rounds per page and kind, seconds per round
+# Printed under the table: what the section's figures include, with this run's settings.
+HOW = (f"gunicorn 2 workers x 4 threads for every server (worker recycling off), private Redis and "
+       f"PgBouncer (transaction mode; stock behind its own in session mode, the only mode where its "
+       f"answers are right); {CONCURRENCY} closed-loop Locust FastHttpUser connections, "
+       f"{SECONDS:g} s after 1 s warm-up, {ROUNDS} round(s) rotating who goes first, median round shown; "
+       "trivial page = HttpResponse, no database; one-query page = the tenant home (SELECT current_schema() "
+       "and a template); warm dashboard = /dashboard/ logged in, figures cached. Stock = TenantMainMiddleware "
+       "and django-tenants' backend; plain = Django's backend in autocommit, fixed request.tenant, the "
+       "tenant schema on the role's search_path. The driver runs on the same 2 cores.")
 
 
 @dataclass
@@ -56,23 +67,23 @@ def check_same_page(stack: Stack, cookies: dict[str, str]) -> None:
                                    f"read {config.LOGS}/{stack.servers[kind].name}.log")
 
 
-def measure(stack: Stack, rounds: int, seconds: float, say) -> tuple[dict[tuple[str, str], list[Result]], dict]:
+def measure(stack: Stack, say) -> tuple[dict[tuple[str, str], list[Result]], dict]:
     cookies = {kind: log_in(stack.port(kind)) for kind in KINDS}
     check_same_page(stack, cookies)
     results: dict[tuple[str, str], list[Result]] = {}
     for page, path in PAGES.items():
         kinds = [*KINDS, "hello"] if page == "trivial page" else list(KINDS)
-        for turn in range(rounds):
+        for turn in range(ROUNDS):
             for kind in rotated(kinds, turn):
-                result = drive(stack.port(kind), path, seconds, cookie=cookies.get(kind, ""))
+                result = drive(stack.port(kind), path, SECONDS, cookie=cookies.get(kind, ""))
                 results.setdefault((page, kind), []).append(result)
-                say(f"{page}, {kind}, round {turn + 1}/{rounds}: {result.rps:.0f} req/s, p95 {result.p95_ms:.0f} ms, "
+                say(f"{page}, {kind}, round {turn + 1}/{ROUNDS}: {result.rps:.0f} req/s, p95 {result.p95_ms:.0f} ms, "
                     f"{result.failures} failed")
-    light = drive(stack.port("tenantry"), PAGES["warm dashboard"], seconds, users=1, cookie=cookies["tenantry"])
+    light = drive(stack.port("tenantry"), PAGES["warm dashboard"], SECONDS, users=1, cookie=cookies["tenantry"])
     return results, {"light": light}
 
 
-def rows(results: dict[tuple[str, str], list[Result]], extra: dict, rounds: int, seconds: float) -> list[Row]:
+def rows(results: dict[tuple[str, str], list[Result]], extra: dict) -> list[Row]:
     def rps(page: str, kind: str) -> float:
         return median([r.rps for r in results[(page, kind)]])
 
@@ -106,14 +117,3 @@ def rows(results: dict[tuple[str, str], list[Result]], extra: dict, rounds: int,
         out.append(Row("1-2. failed requests while measuring", ", ".join(f"{k} {n}" for k, n in failed.items()),
                        "0", "MISS"))
     return out
-
-
-def how(rounds: int, seconds: float) -> str:
-    return (f"gunicorn 2 workers x 4 threads for every server (worker recycling off), private Redis and "
-            f"PgBouncer (transaction mode; stock behind its own in session mode, the only mode where its "
-            f"answers are right); {CONCURRENCY} closed-loop Locust FastHttpUser connections, "
-            f"{seconds:g} s after 1 s warm-up, {rounds} round(s) rotating who goes first, median round shown; "
-            "trivial page = HttpResponse, no database; one-query page = the tenant home (SELECT current_schema() "
-            "and a template); warm dashboard = /dashboard/ logged in, figures cached. Stock = TenantMainMiddleware "
-            "and django-tenants' backend; plain = Django's backend in autocommit, fixed request.tenant, the "
-            "tenant schema on the role's search_path. The driver runs on the same 2 cores.")

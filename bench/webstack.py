@@ -19,6 +19,7 @@ from localplatform import config
 from localplatform.components import Component, pgbouncer, redis, venv_bin, web
 from localplatform.proc import service_dir
 from localplatform.stack import discard, start_all
+from testkit.net import free_port
 
 TENANT_SLUG = "webbench"
 TENANT_HOST = f"{TENANT_SLUG}.localhost"
@@ -57,7 +58,7 @@ class Stack:
         return [*self.servers.values(), *self.pgbouncers.values(), *([self.redis] if self.redis else [])]
 
 
-def start_backing(stack: Stack, free_port) -> None:
+def start_backing(stack: Stack) -> None:
     stack.redis = redis(name=f"redis-bench-{stack.hex}", port=free_port())
     stack.pgbouncers = {pool: pgbouncer(name=f"pgbouncer-bench-{pool}-{stack.hex}", port=free_port())
                         for pool in ("shared", "stock")}
@@ -152,7 +153,7 @@ def server(stack: Stack, kind: str, port: int) -> Component:
                                                    "tenantry.benchmarks.hello:application"])
 
 
-def start_servers(stack: Stack, kinds: list[str], free_port) -> None:
+def start_servers(stack: Stack, kinds: list[str]) -> None:
     for kind in kinds:
         stack.servers[kind] = server(stack, kind, free_port())
     start_all(list(stack.servers.values()))

@@ -1,45 +1,48 @@
 """The pure helpers of the benchmarks (bench/) and of the load tests' thresholds (loadtest/slo.py)."""
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
 import yaml
 
-BENCH = Path(__file__).resolve().parents[2] / "bench" / "operator_bench.py"
-_spec = importlib.util.spec_from_file_location("operator_bench", BENCH)
-bench = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(bench)
+from bench import capacity, migration_output, procstat, queries, request_path, sampling, table, waves
+from bench.__main__ import parse_args
+from loadtest.profiles import PROFILES, Thresholds
+from loadtest.slo import Entry, broken, p95_ms
+from testkit import tenants
 
 
 def test_percentile_interpolates_between_closest_ranks():
     values = [4.0, 1.0, 3.0, 2.0]  # order does not matter
-    assert bench.percentile(values, 0) == 1.0
-    assert bench.percentile(values, 100) == 4.0
-    assert bench.percentile(values, 50) == 2.5
-    assert bench.percentile(values, 95) == pytest.approx(3.85)
-    assert bench.percentile(range(1, 101), 95) == pytest.approx(95.05)
+    assert table.percentile(values, 0) == 1.0
+    assert table.percentile(values, 100) == 4.0
+    assert table.percentile(values, 50) == 2.5
+    assert table.percentile(values, 95) == pytest.approx(3.85)
+    assert table.percentile(range(1, 101), 95) == pytest.approx(95.05)
 
 
 def test_percentile_of_one_value_is_that_value():
-    assert bench.percentile([0.7], 50) == bench.percentile([0.7], 95) == 0.7
+    assert table.percentile([0.7], 50) == table.percentile([0.7], 95) == 0.7
 
 
 def test_percentile_refuses_nothing_and_out_of_range():
     with pytest.raises(ValueError):
-        bench.percentile([], 50)
+        table.percentile([], 50)
     with pytest.raises(ValueError):
-        bench.percentile([1.0], 101)
+        table.percentile([1.0], 101)
 
+
+# --- testkit.tenants as the provisioning figures use it -------------------------------------------
 
 def test_tenant_names_are_numbered_dns_labels():
-    assert bench.tenant_names("bench", 0, 3) == ["bench-0000", "bench-0001", "bench-0002"]
-    assert bench.tenant_names("bench", 101, 400)[-1] == "bench-0500"
+    assert tenants.names("bench", 0, 3) == ["bench-0000", "bench-0001", "bench-0002"]
+    assert tenants.names("bench", 101, 400)[-1] == "bench-0500"
+
+
+def bench_manifest(names: list[str]) -> str:
+    return tenants.manifest(*(tenants.tenant(name, displayName=f"Bench tenant {name}") for name in names))
 
 
 def test_manifest_holds_one_tenant_per_document():
-    names = bench.tenant_names("bench", 1, 100)
-    documents = list(yaml.safe_load_all(bench.tenant_manifest(names)))
+    names = tenants.names("bench", 1, 100)
+    documents = list(yaml.safe_load_all(bench_manifest(names)))
     assert len(documents) == 100
     assert [d["metadata"]["name"] for d in documents] == names
     first = documents[0]
@@ -49,19 +52,19 @@ def test_manifest_holds_one_tenant_per_document():
 
 
 def test_manifest_can_name_a_namespace():
-    (document,) = yaml.safe_load_all(bench.tenant_manifest(["a"], namespace="tenantry-bench-x"))
+    (document,) = yaml.safe_load_all(tenants.manifest(tenants.tenant("a", "tenantry-bench-x")))
     assert document["metadata"] == {"name": "a", "namespace": "tenantry-bench-x"}
 
 
-@pytest.mark.parametrize("bad", ["", "Upper", "under_score", "-lead", "trail-", "x" * 64])
-def test_manifest_refuses_names_kubernetes_would_reject(bad):
-    with pytest.raises(ValueError):
-        bench.tenant_manifest([bad])
+def test_manifest_carries_any_value_as_data():
+    hostile = 'x"\n---\nkind: Secret # {a: [b'
+    (document,) = yaml.safe_load_all(tenants.manifest(tenants.tenant("a", displayName=hostile)))
+    assert document["spec"] == {"displayName": hostile}
 
 
 def test_manifest_refuses_no_tenants():
     with pytest.raises(ValueError):
-        bench.tenant_manifest([])
+        tenants.manifest()
 
 
 def tenant(generation: int, *conditions: dict) -> dict:
@@ -75,41 +78,49 @@ def ready(status: str, observed: int) -> dict:
 
 
 def test_ready_means_true_for_the_current_generation():
-    assert bench.ready_condition(tenant(1, ready("True", 1)))
-    assert bench.ready_condition(tenant(2, ready("True", 1))) is None  # stale: an older spec was Ready
-    assert bench.ready_condition(tenant(1, ready("False", 1))) is None
-    assert bench.ready_condition(tenant(1, {"type": "SchemaReady", "status": "True", "observedGeneration": 1})) is None
-    assert bench.ready_condition({"metadata": {"generation": 1}}) is None  # no status yet
+    assert tenants.ready(tenant(1, ready("True", 1)))
+    assert tenants.ready(tenant(2, ready("True", 1))) is None  # stale: an older spec was Ready
+    assert tenants.ready(tenant(1, ready("False", 1))) is None
+    assert tenants.ready(tenant(1, {"type": "SchemaReady", "status": "True", "observedGeneration": 1})) is None
+    assert tenants.ready({"metadata": {"generation": 1}}) is None  # no status yet
 
 
 def test_server_side_ready_time():
-    assert bench.server_ready_seconds(tenant(1, ready("True", 1))) == 3.0
-    assert bench.server_ready_seconds(tenant(1, ready("False", 1))) is None
+    assert waves.server_ready_seconds(tenant(1, ready("True", 1))) == 3.0
+    assert waves.server_ready_seconds(tenant(1, ready("False", 1))) is None
+
+
+# --- bench/procstat.py: /proc readings --------------------------------------------------------------
 
 
 def test_cpu_ticks_survive_a_command_name_with_spaces_and_parentheses():
     stat = "4242 (kopf (run) x) S 1 4242 4242 0 -1 4194560 100 0 0 0 1234 567 0 0 20 0 7 0"
-    assert bench.cpu_ticks(stat) == 1234 + 567
+    assert procstat.cpu_ticks(stat) == 1234 + 567
 
 
 def test_vm_kib_and_cpu_percent():
     status = "Name:\tpython3\nVmHWM:\t  131072 kB\nVmRSS:\t  102400 kB\n"
-    assert bench.vm_kib(status) == 102400
-    assert bench.vm_kib(status, "VmHWM") == 131072
+    assert procstat.vm_kib(status) == 102400
+    assert procstat.vm_kib(status, "VmHWM") == 131072
     with pytest.raises(ValueError):
-        bench.vm_kib(status, "VmSwap")
-    assert bench.cpu_percent(0.3, 30) == pytest.approx(1.0)
+        procstat.vm_kib(status, "VmSwap")
+    assert procstat.cpu_percent(0.3, 30) == pytest.approx(1.0)
     with pytest.raises(ValueError):
-        bench.cpu_percent(1, 0)
+        procstat.cpu_percent(1, 0)
+
+
+def test_parent_pid_survives_a_command_name_with_spaces_and_parentheses():
+    assert procstat.stat_ppid("4242 (python (x) y) S 4200 4242 4200 0 -1") == 4200
+
+
+def test_descendants_walk_the_whole_tree_below_the_root():
+    parents = {10: 1, 11: 10, 12: 10, 13: 11, 20: 1, 21: 20}
+    assert procstat.descendants(parents, 10) == {11, 12, 13}
+    assert procstat.descendants(parents, 13) == set()
+    assert procstat.descendants({5: 5}, 5) == set()  # a self-parented entry is not its own child
 
 
 # --- bench/table.py and loadtest/slo.py: verdicts, the table, SLO thresholds ---------------------
-
-sys.path.insert(0, str(BENCH.parents[1]))  # the repository root: `bench` and `loadtest` are packages there
-
-from bench import table  # noqa: E402
-from loadtest.profiles import PROFILES, Thresholds  # noqa: E402
-from loadtest.slo import Entry, broken, p95_ms  # noqa: E402
 
 
 def test_verdicts_compare_with_the_target():
@@ -181,10 +192,7 @@ def test_no_requests_is_a_failure_and_p95_merges_names():
     assert p95_ms([]) is None
 
 
-# --- bench/fleet_bench.py: extrapolation, command output, the process tree ------------------------
-
-from bench import fleet_bench  # noqa: E402
-
+# --- the fleet section: extrapolation, command output, runs' peaks --------------------------------
 
 def test_within_a_tolerance_either_way():
     assert table.within(0.2, 0.2) == "PASS" and table.within(-0.2, 0.2) == "PASS"
@@ -192,60 +200,126 @@ def test_within_a_tolerance_either_way():
 
 
 def test_per_schema_leaves_the_start_up_out_and_extrapolates_with_it_once():
-    assert fleet_bench.per_schema(10.0, 2.0, 40) == pytest.approx(0.2)
-    assert fleet_bench.extrapolated(10.0, 2.0, 40, 1000) == pytest.approx(2.0 + 200.0)
-    assert fleet_bench.extrapolated(10.0, 2.0, 40, 40) == pytest.approx(10.0)
+    assert migration_output.per_schema(10.0, 2.0, 40) == pytest.approx(0.2)
+    assert migration_output.extrapolated(10.0, 2.0, 40, 1000) == pytest.approx(2.0 + 200.0)
+    assert migration_output.extrapolated(10.0, 2.0, 40, 40) == pytest.approx(10.0)
     with pytest.raises(ValueError):
-        fleet_bench.per_schema(10.0, 2.0, 0)
+        migration_output.per_schema(10.0, 2.0, 0)
     with pytest.raises(ValueError):
-        fleet_bench.per_schema(1.0, 2.0, 10)  # a start-up longer than the run
+        migration_output.per_schema(1.0, 2.0, 10)  # a start-up longer than the run
 
 
 def test_change_is_relative_to_the_reference():
-    assert fleet_bench.change(110, 100) == pytest.approx(0.1)
-    assert fleet_bench.change(90, 100) == pytest.approx(-0.1)
+    assert table.change(110, 100) == pytest.approx(0.1)
+    assert table.change(90, 100) == pytest.approx(-0.1)
     with pytest.raises(ValueError):
-        fleet_bench.change(1, 0)
+        table.change(1, 0)
 
 
 def test_first_at_finds_the_first_matching_line():
     lines = [(0.4, "Operations to perform:\n"), (0.9, "[1/2 (50%) standard:t_a] === Starting migration\n"),
              (1.1, "[2/2 (100%) standard:t_b] === Starting migration\n")]
-    assert fleet_bench.first_at(lines, "=== Starting migration") == 0.9
-    assert fleet_bench.first_at(lines, "Applying") is None
+    assert migration_output.first_at(lines, "=== Starting migration") == 0.9
+    assert migration_output.first_at(lines, "Applying") is None
 
 
 def test_migrate_tenants_output_is_parsed():
     output = ("target 1a2b3c4d5e6f: 0 current, 1000 behind, 0 failed before this run\n"
               "  50 migrated, 0 failed (0.4 s)\n"
               "rollout to 1a2b3c4d5e6f: 1000 migrated, 2 failed, 1 changed meanwhile in 6.25 s\n")
-    assert fleet_bench.parse_survey(output) == {"version": "1a2b3c4d5e6f", "current": 0, "behind": 1000, "failed": 0}
-    assert fleet_bench.parse_rollout(output) == {"version": "1a2b3c4d5e6f", "migrated": 1000, "failed": 2,
+    assert migration_output.parse_survey(output) == {"version": "1a2b3c4d5e6f", "current": 0, "behind": 1000,
+                                                     "failed": 0}
+    assert migration_output.parse_rollout(output) == {"version": "1a2b3c4d5e6f", "migrated": 1000, "failed": 2,
                                                  "moved": 1, "seconds": 6.25}
-    assert fleet_bench.parse_rollout("CommandError: rollout stopped") is None
-    assert fleet_bench.parse_survey("") is None
-
-
-def test_parent_pid_survives_a_command_name_with_spaces_and_parentheses():
-    assert fleet_bench.stat_ppid("4242 (python (x) y) S 4200 4242 4200 0 -1") == 4200
-
-
-def test_descendants_walk_the_whole_tree_below_the_root():
-    parents = {10: 1, 11: 10, 12: 10, 13: 11, 20: 1, 21: 20}
-    assert fleet_bench.descendants(parents, 10) == {11, 12, 13}
-    assert fleet_bench.descendants(parents, 13) == set()
-    assert fleet_bench.descendants({5: 5}, 5) == set()  # a self-parented entry is not its own child
+    assert migration_output.parse_rollout("CommandError: rollout stopped") is None
+    assert migration_output.parse_survey("") is None
 
 
 def test_median_index_points_at_the_median_run():
-    assert fleet_bench.median_index([3.0, 1.0, 2.0]) == 2
-    assert fleet_bench.median_index([4.0, 1.0, 3.0, 2.0]) == 3  # the lower of the two middle values
-    assert fleet_bench.median_index([7.0]) == 0
+    assert sampling.median_index([3.0, 1.0, 2.0]) == 2
+    assert sampling.median_index([4.0, 1.0, 3.0, 2.0]) == 3  # the lower of the two middle values
+    assert sampling.median_index([7.0]) == 0
     with pytest.raises(ValueError):
-        fleet_bench.median_index([])
+        sampling.median_index([])
 
 
 def test_highest_peaks_take_each_field_from_any_run():
-    merged = fleet_bench.Peaks.highest([fleet_bench.Peaks(100, 300, 250, 5, 2, 10),
-                                        fleet_bench.Peaks(120, 200, 150, 1, 4, 30)])
-    assert merged == fleet_bench.Peaks(120, 300, 250, 5, 4, 30)
+    merged = sampling.Peaks.highest([sampling.Peaks(100, 300, 250, 5, 2, 10),
+                                        sampling.Peaks(120, 200, 150, 1, 4, 30)])
+    assert merged == sampling.Peaks(120, 300, 250, 5, 4, 30)
+
+
+# --- the table's rows: verdicts only where a target is, the exit code they give -------------------
+
+def test_a_row_with_a_target_needs_a_verdict_and_one_without_is_info():
+    assert table.Row("x", "1", "<= 5", "PASS").verdict == "PASS"
+    assert table.Row("x", "1").verdict == "info"
+    assert table.Row("x", "boom", ">= 95%", "FAILED").verdict == "FAILED"  # could not be measured
+    with pytest.raises(ValueError):
+        table.Row("x", "1", "<= 5")  # a target left without a verdict
+    with pytest.raises(ValueError):
+        table.Row("x", "1", "-", "PASS")  # a verdict against nothing
+    with pytest.raises(ValueError):
+        table.Row("x", "1", "<= 5", "OK")
+
+
+def test_rows_sort_by_section_and_keep_their_order_within_one():
+    rows = [table.Row("3. provisioning: b", ""), table.Row("1. trivial", ""), table.Row("3. provisioning: a", ""),
+            table.Row("1-2. failed", ""), table.Row("2. hello", "")]
+    assert [r.label for r in table.by_section(rows)] == ["1. trivial", "1-2. failed", "2. hello",
+                                                         "3. provisioning: b", "3. provisioning: a"]
+
+
+@pytest.mark.parametrize(("verdicts", "errors", "strict", "code"), [
+    (["PASS", "info"], [], False, 0),
+    (["PASS", "info"], [], True, 0),
+    (["PASS", "MISS"], [], False, 0),  # a miss is reported, not a failure...
+    (["PASS", "MISS"], [], True, 1),  # ...unless --strict
+    (["PASS", "FAILED"], [], False, 1),  # a measurement that failed always fails the run
+    (["PASS"], ["cleanup, dropping the database: OperationalError"], False, 1),  # so does any error
+    ([], [], True, 0),
+])
+def test_exit_code(verdicts, errors, strict, code):
+    rows = [table.Row(f"{i}. x", "v", "-" if verdict == "info" else "t", verdict) for i, verdict in enumerate(verdicts)]
+    assert table.exit_code(rows, errors, strict) == code
+
+
+def test_strict_is_off_unless_asked_for():
+    assert parse_args([]).strict is False
+    assert parse_args(["--strict"]).strict is True
+
+
+def result(rps: float, p95: float = 20.0, failures: int = 0) -> request_path.Result:
+    return request_path.Result(requests=1000, failures=failures, rps=rps, p50_ms=p95 / 2, p95_ms=p95)
+
+
+def test_request_path_rows_judge_every_target():
+    results = {(page, kind): [result(rps)] for page in request_path.PAGES
+               for kind, rps in (("tenantry", 900.0), ("stock", 300.0), ("plain", 1000.0))}
+    results[("trivial page", "hello")] = [result(2000.0)]
+    rows = request_path.rows(results, {"light": result(50.0, p95=12.0)})
+    verdicts = {row.label: row.verdict for row in rows}
+    assert verdicts["1. trivial page: Tenantry / plain"] == "PASS"  # 0.9x >= 0.8x
+    assert verdicts["1. warm dashboard: Tenantry / plain"] == "info"  # no target for that page
+    assert verdicts["2. Tenantry trivial page / bare WSGI"] == "PASS"  # 45 % >= 40 %
+    assert verdicts["1. warm dashboard p95, 1 user (light load)"] == "PASS"
+    assert "1-2. failed requests while measuring" not in verdicts
+    results[("one-query page", "stock")] = [result(300.0, failures=3)]
+    assert request_path.rows(results, {"light": result(50.0, p95=60.0)})[-1].verdict == "MISS"
+
+
+def test_capacity_rows_fail_the_cache_figure_when_the_load_step_never_ran():
+    load = PROFILES["load"].users
+    steps = [capacity.Step(25, 500, 0, 50.0, 80.0, 0.5), capacity.Step(load, 900, 0, 90.0, 150.0, 0.97)]
+    cache, users = capacity.rows(steps)
+    assert (cache.verdict, users.verdict) == ("PASS", "MISS")  # 97 % hits; 100 users is not 1,000
+    assert users.value.startswith(f"{load} ")
+    cache, users = capacity.rows(steps[:1])
+    assert (cache.verdict, users.verdict) == ("FAILED", "MISS")
+
+
+def test_queries_rows_leave_the_transaction_out_of_the_count():
+    (row,) = queries.rows([("dashboard", ["BEGIN", "SET LOCAL", "SELECT", "SELECT", "COMMIT"])])
+    assert row.value.startswith("2 (5 statements") and row.verdict == "PASS"
+    (row,) = queries.rows([("dashboard", ["SELECT"] * 6)])
+    assert row.verdict == "MISS" and "no transaction" in row.value
