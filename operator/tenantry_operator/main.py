@@ -160,11 +160,16 @@ def release(body, namespace, name, uid, spec, status, **_) -> None:
 @kopf.on.event(GROUP, VERSION, PLURAL, annotations={backup_jobs.ANNOTATION: kopf.PRESENT},
                when=lambda type, meta, status, **_: type != "DELETED" and not meta.get("deletionTimestamp")
                and backup_jobs.pending_request(meta.get("annotations"), status) is not None)
-def backup_on_request(body, namespace, name, meta, status, patch, **_) -> None:
+def backup_on_request(body, namespace, name, meta, status, patch, memo, **_) -> None:
     """`kubectl annotate tenant acme tenantry.dev/backup-now=$(date +%s)`: a backup now, in
     status.lastBackup and an event. A watch event, not a change handler: Kopf leaves annotations under
-    its own prefix (tenantry.dev) out of the changes it diffs."""
+    its own prefix (tenantry.dev) out of the changes it diffs. Events that arrived while a backup ran
+    still show the status from before it (no backupRequest yet): the Tenant's memo remembers the
+    request handled, so they do not take it again."""
     request = backup_jobs.pending_request(meta.get("annotations"), status)
+    if memo.get("backup_request") == request:
+        return
+    memo["backup_request"] = request
     patch.status["backupRequest"] = request
     if CONFIG.backup_now == "job":
         cronjob = backup_api.cronjob(namespace, child_name(name, "backup"))
