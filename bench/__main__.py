@@ -6,7 +6,8 @@ Order: a fresh database (bench/runner.py), provisioning figures (bench/schemas.p
 bench/provisioning.py with its own operator), then the web figures against private gunicorns,
 PgBouncer and Redis (bench/webstack.py): the request path against stock django-tenants and plain
 Django (bench/request_path.py), queries per view (bench/queries.py), then capacity and cache hit
-ratio under the loadtest scenarios (bench/capacity.py), then fleet migrations against stock
+ratio under the loadtest scenarios (bench/capacity.py), the analytics page with and without the
+streaming replica under write load (bench/replica_reads.py), then fleet migrations against stock
 django-tenants' migrate_schemas on scratch databases of their own (bench/fleet_bench.py).
 Everything the run made is removed at the end, on failure and Ctrl-C too.
 
@@ -19,7 +20,16 @@ import sys
 import time
 import traceback
 
-from bench import capacity, fleet_bench, fleet_databases, provisioning, queries, request_path, webstack
+from bench import (
+    capacity,
+    fleet_bench,
+    fleet_databases,
+    provisioning,
+    queries,
+    replica_reads,
+    request_path,
+    webstack,
+)
 from bench.runner import (
     QUICK,
     Interrupted,
@@ -52,7 +62,7 @@ def web_figures(run: Run, stack: webstack.Stack) -> None:
         webstack.prepare_tenant(stack)
         accounts.extend(webstack.prepare_accounts(stack, capacity.accounts_needed()))
         webstack.plain_search_path(stack)
-        webstack.start_servers(stack, ["tenantry", "stock", "plain", "hello"])
+        webstack.start_servers(stack, ["tenantry", "stock", "plain", "hello", "replica"])
         run.say(f"servers up: {', '.join(f'{k} :{c.port}' for k, c in stack.servers.items())}")
         return True
 
@@ -61,6 +71,9 @@ def web_figures(run: Run, stack: webstack.Stack) -> None:
     run.section("1-2. request path", max(30, deadline - time.monotonic() - 120),
                 lambda: request_path.rows(*request_path.measure(stack, run.say)), ("1-2", request_path.HOW))
     run.section("4. queries per view", 60, lambda: queries.rows(queries.count(stack)), ("4 queries", queries.HOW))
+    run.section("7. analytics with a replica", 120,
+                lambda: replica_reads.rows(replica_reads.measure(stack, accounts, run.say)),
+                ("7 replica", replica_reads.HOW))
     run.section("5. capacity", max(30, deadline - time.monotonic()),
                 lambda: capacity.rows(capacity.measure(stack, accounts, report_dir, deadline, run.say)),
                 ("4 cache, 5", f"{capacity.HOW} Locust reports: {report_dir}"))

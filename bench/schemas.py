@@ -61,8 +61,10 @@ def measure_schemas(count: int, prefix: str) -> SchemaTimes:
 def figure_schemas(run: Run, redis_url: str | None = None) -> None:
     """Also sets Django up in this process for the bench database (`redis_url`: another Redis), which
     the web figures use after it."""
-    # Before django.setup(): the operator's settings.
-    os.environ.update({**app_env(run.db, pooled=False), **({"REDIS_URL": redis_url} if redis_url else {})})
+    # Before django.setup(): the operator's settings, on the primary alone (the queries figure counts
+    # what a view sends there); another Redis replaces the Sentinels' one.
+    os.environ.update({**app_env(run.db, pooled=False), "TENANTRY_DATABASE_REPLICA_URL": "",
+                       **({"REDIS_URL": redis_url, "REDIS_SENTINELS": ""} if redis_url else {})})
 
     def measure() -> SchemaTimes:
         import django

@@ -7,18 +7,15 @@ the sum of every test run sharing the `make up` platform. Django must already be
 process for the bench database (bench/__main__.py does it) with the private Redis.
 """
 import dataclasses
-import http.client
 import json
-import re
-import urllib.parse
 from dataclasses import dataclass, field
-from http.cookies import SimpleCookie
 from pathlib import Path
 
 from localplatform import config
 from localplatform.components import Component, pgbouncer, redis, venv_bin, web
 from localplatform.proc import service_dir
 from localplatform.stack import discard, start_all
+from testkit.browser import Browser
 from testkit.net import free_port
 
 TENANT_SLUG = "webbench"
@@ -44,7 +41,8 @@ class Stack:
     # the dashboard answered 500s. It gets its own PgBouncer, in session mode (its one correct setup,
     # and with 20 server connections for 8 gunicorn threads nothing queues); Tenantry and plain Django
     # share one in transaction mode, as deployed.
-    pgbouncers: dict[str, Component] = field(default_factory=dict)  # "shared" and "stock"
+    # The "replica" server also reads its marked views through a third, on `make up`'s streaming replica.
+    pgbouncers: dict[str, Component] = field(default_factory=dict)  # "shared", "stock" and "replica"
     servers: dict[str, Component] = field(default_factory=dict)  # kind -> gunicorn
     tenant_id: int = 0
 
@@ -60,8 +58,9 @@ class Stack:
 
 def start_backing(stack: Stack) -> None:
     stack.redis = redis(name=f"redis-bench-{stack.hex}", port=free_port())
-    stack.pgbouncers = {pool: pgbouncer(name=f"pgbouncer-bench-{pool}-{stack.hex}", port=free_port())
-                        for pool in ("shared", "stock")}
+    servers = {"shared": "postgres", "stock": "postgres", "replica": "postgres-replica"}
+    stack.pgbouncers = {pool: pgbouncer(name=f"pgbouncer-bench-{pool}-{stack.hex}", port=free_port(),
+                                        server_port=config.PORTS[server]) for pool, server in servers.items()}
     stack.pgbouncers["stock"] = session_pooling(stack.pgbouncers["stock"])
     start_all([stack.redis, *stack.pgbouncers.values()])
 
@@ -139,12 +138,16 @@ def plain_search_path(stack: Stack) -> None:
 
 
 def server(stack: Stack, kind: str, port: int) -> Component:
-    """One gunicorn of `kind` (tenantry, stock, plain or hello), same workers and threads for all.
-    Worker recycling (max_requests) is off so no server pays for restarts inside a measurement."""
+    """One gunicorn of `kind` (tenantry, stock, plain, hello, or replica: Tenantry with the streaming
+    replica), same workers and threads for all. Worker recycling (max_requests) is off so no server
+    pays for restarts inside a measurement."""
+    replica = (config.database_url(stack.pgbouncers["replica"].port, stack.db) if kind == "replica" else "")
     base = web(name=f"web-bench-{kind}-{stack.hex}", port=port, db_name=stack.db, workers=WORKERS,
-               threads=THREADS, settings=SETTINGS.get(kind, "tenantry.settings"),
+               threads=THREADS, settings=SETTINGS.get(kind, SETTINGS["tenantry"] if kind == "replica"
+                                                      else "tenantry.settings"),
                pgbouncer_port=stack.pgbouncers["stock" if kind == "stock" else "shared"].port,
                extra_env={"REDIS_URL": stack.redis_url(), "GUNICORN_MAX_REQUESTS": "0",
+                          "REDIS_SENTINELS": "", "TENANTRY_DATABASE_REPLICA_URL": replica,
                           "TENANTRY_PLAIN_TENANT_ID": str(stack.tenant_id),
                           "TENANTRY_PLAIN_TENANT_SCHEMA": TENANT_SCHEMA, "TENANTRY_PLAIN_TENANT_NAME": "Web Bench"})
     if kind != "hello":
@@ -164,30 +167,6 @@ def stop_everything(stack: Stack) -> None:
         discard(component)
 
 
-def _cookies(response: http.client.HTTPResponse) -> dict[str, str]:
-    jar = SimpleCookie()
-    for header in response.headers.get_all("Set-Cookie") or []:
-        jar.load(header)
-    return {name: morsel.value for name, morsel in jar.items()}
-
-
 def log_in(port: int, host: str = TENANT_HOST, email: str = OWNER_EMAIL, password: str = PASSWORD) -> str:
     """Log in through the login form as a browser would; returns the Cookie header to send."""
-    conn = http.client.HTTPConnection(config.HOST, port, timeout=30)
-    try:
-        conn.request("GET", "/accounts/login/", headers={"Host": host})
-        page = conn.getresponse()
-        cookies = _cookies(page)
-        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.read().decode()).group(1)
-        body = urllib.parse.urlencode({"csrfmiddlewaretoken": token, "username": email, "password": password})
-        conn.request("POST", "/accounts/login/", body=body, headers={
-            "Host": host, "Content-Type": "application/x-www-form-urlencoded",
-            "Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())})
-        answer = conn.getresponse()
-        answer.read()
-        cookies.update(_cookies(answer))
-        if answer.status != 302 or "sessionid" not in cookies:
-            raise RuntimeError(f"logging in at port {port} as {email} failed: HTTP {answer.status}")
-        return "; ".join(f"{k}={v}" for k, v in cookies.items())
-    finally:
-        conn.close()
+    return Browser(port, host, timeout=30).log_in(email, password).cookie_header

@@ -7,6 +7,8 @@ import configparser
 import os
 import signal
 import threading
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
@@ -14,8 +16,9 @@ import psycopg
 from localplatform import config
 from localplatform.components import Component
 from localplatform.proc import PlatformError, port_open, read_pid, service_dir, stop, wait_for
+from localplatform.sentinel import RedisSet
 from localplatform.stack import kubectl, start_all
-from testkit import tenants
+from testkit import polling, replication, tenants
 
 
 def children(pid: int) -> list[int]:
@@ -100,3 +103,67 @@ def kill_operator_while_provisioning(operator: Component, namespace: str, names:
     unfinished = len(names) - field("status.phase").count("Ready")
     start_all([operator])
     return unfinished
+
+
+@dataclass(frozen=True)
+class Failover:
+    """What `kill_redis_primary` saw: ports of the old and the new master, seconds from the kill."""
+    killed: str
+    old_port: int
+    new_port: int
+    promoted_seconds: float  # until a Sentinel named the new master
+    rejoined_seconds: float  # until the killed one replicated from it
+
+    def __str__(self) -> str:  # the note in `make chaos`'s table
+        return (f"the Sentinels promoted {config.HOST}:{self.new_port} {self.promoted_seconds:.1f}s after "
+                f"{self.killed} was killed; it rejoined as a replica after {self.rejoined_seconds:.0f}s")
+
+
+def kill_redis_primary(redis_set: RedisSet, timeout: float = 30) -> Failover:
+    """SIGKILL whichever Redis the Sentinels name master now, wait until they name the other one, then
+    start the killed one again through its component and wait until it replicates from the new master
+    (the primary comes back a master, empty, and the Sentinels turn it into a replica: about 8 s), so
+    `make up` is whole again when it returns."""
+    wait_for(redis_set.settled, "the Sentinels to know the master, its replica and each other", timeout, every=0.2)
+    old = redis_set.current_master()
+    victim = redis_set.data_component(old)
+    pid = read_pid(victim.name)
+    if pid is None:
+        raise PlatformError(f"chaos: the master the Sentinels name, {victim.title}, is not running")
+    os.kill(pid, signal.SIGKILL)
+    killed = time.monotonic()
+    new = wait_for(lambda: (port := redis_set.current_master()) not in (None, old) and port,
+                   f"the Sentinels to promote a replica in place of {victim.title}", timeout, every=0.05)
+    promoted = time.monotonic() - killed
+    # Back before every Sentinel's table holds the new master, the killed one (empty, a master again)
+    # would be handed to clients by a Sentinel still holding it (see RedisSet.agreed_master).
+    wait_for(lambda: redis_set.agreed_master() == new, f"every Sentinel to name {config.HOST}:{new}", timeout,
+             every=0.05)
+    wait_for(lambda: read_pid(victim.name) is None, f"{victim.title} to die", 10, every=0.1)
+    start_all([victim])
+    wait_for(lambda: redis_set.replicating(victim.port, new), f"{victim.title} to rejoin as a replica", 60,
+             every=0.2)
+    return Failover(victim.title, old, new, round(promoted, 2), round(time.monotonic() - killed, 2))
+
+
+def stop_replica(replica: Component, seconds: float) -> str:
+    """Stop the streaming read replica (fast shutdown), keep it stopped for `seconds` under the load (the
+    app must keep serving: reads meant for the replica go to the primary), start it again and wait
+    until it streams and has replayed what the primary wrote meanwhile (the slot kept that WAL)."""
+    if read_pid(replica.name) is None:
+        raise PlatformError(f"chaos: {replica.title} is not running")
+    stop(replica.name, replica.stop_signal)
+    wait_for(lambda: not port_open(replica.port, replica.host), f"{replica.title}'s port to close", 20, every=0.1)
+    time.sleep(seconds)
+    started = time.monotonic()
+    start_all([replica])  # its after_start waits until it streams from the primary again
+    streaming = time.monotonic() - started
+    with psycopg.connect(config.database_url(config.PORTS["postgres"]), autocommit=True) as primary, \
+            replication.replica_direct(port=replica.port) as standby:
+        behind = replication.lag_bytes(primary, standby)
+        try:
+            replication.wait_replayed(primary, standby, timeout=60)
+        except polling.TimedOut as err:
+            raise PlatformError(f"chaos: {replica.title} did not catch up: {err}") from None
+    return (f"{replica.title} was stopped for {seconds:g} s; started again, it streamed after {streaming:.1f} s "
+            f"({behind} bytes behind) and had caught up after {time.monotonic() - started:.1f} s")

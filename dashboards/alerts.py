@@ -53,6 +53,29 @@ def fleet_migration_alerts() -> list[dict]:
     ]
 
 
+# A replica further behind than this for REPLICA_ALERT_FOR is worth a look; the web app already reads the
+# primary instead past TENANTRY_REPLICA_MAX_LAG_SECONDS (5 s by default).
+REPLICA_LAG_ALERT_SECONDS = 30
+REPLICA_ALERT_FOR = "2m"
+
+
+def replica_alerts() -> list[dict]:
+    """Streaming replicas, as the primary's exporter sees them: one far behind, and a replication slot
+    no replica streams through (the replica is away; the primary keeps its WAL meanwhile)."""
+    return [
+        alert("TenantryReplicaLagging",
+              f"max by (application_name) ({q.REPLICA_LAG_SECONDS}) > {REPLICA_LAG_ALERT_SECONDS}", REPLICA_ALERT_FOR,
+              "warning", f"A read replica is more than {REPLICA_LAG_ALERT_SECONDS} s behind the primary",
+              "{{ $labels.application_name }} replays the primary's commits {{ $value | humanizeDuration }} late; "
+              "replica reads go to the primary while it is behind more than TENANTRY_REPLICA_MAX_LAG_SECONDS."),
+        alert("TenantryReplicaDown", f"max by (slot_name) ({q.SLOT_ACTIVE}) == 0", REPLICA_ALERT_FOR, "warning",
+              "No replica streams through a replication slot",
+              "Nothing has streamed through slot {{ $labels.slot_name }} for 2 minutes: its replica is down or "
+              "cannot reach the primary, replica reads go to the primary, and the primary keeps every WAL "
+              "segment for the slot."),
+    ]
+
+
 def rules() -> dict:
     return {"groups": [{"name": "tenantry", "rules": [
         alert("TenantryWebDown", 'absent(up{job="web"} == 1)', "5m", "critical",
@@ -82,6 +105,7 @@ def rules() -> dict:
               "Clients are queueing for a PgBouncer server connection",
               "{{ $value }} client connections have waited for a server connection for 5 minutes: the pool "
               "is too small for the load, or PostgreSQL is slow."),
+        *replica_alerts(),
         alert("TenantryBackupsOverdue", "max(tenantry_backups_overdue_tenants) > 0", "30m", "warning",
               "Active tenants have no recent successful backup",
               "{{ $value }} active tenants have no successful backup within TENANTRY_BACKUP_MAX_AGE_SECONDS."),

@@ -15,7 +15,7 @@ import yaml
 
 from dashboards import grafana as g
 from dashboards import promql as q
-from dashboards.alerts import rules
+from dashboards.alerts import REPLICA_LAG_ALERT_SECONDS, rules
 
 ROOT = Path(__file__).resolve().parents[1]
 HERE = ROOT / "dashboards"
@@ -188,7 +188,7 @@ def _yes_no(panel: dict, alarming: str) -> dict:
 
 def data_tier() -> dict:
     return g.dashboard("tenantry-data-tier", "Tenantry / Data tier",
-                       "PgBouncer pools, PostgreSQL connections and schemas, Redis memory and hit ratio", [
+                       "PgBouncer pools, PostgreSQL connections and schemas, replication, Redis memory and hit ratio", [
         ("PgBouncer", [
             g.timeseries("Clients by pool", "Client connections per database, linked to a server connection.",
                          g.target("sum by (database) (pgbouncer_pools_client_active_connections)", "{{database}}"),
@@ -216,6 +216,22 @@ def data_tier() -> dict:
             g.timeseries("Database size", "Size of each application database.",
                          g.target('max by (datname) (pg_database_size_bytes{datname!~"postgres|template.*"})',
                                   "{{datname}}"), unit="bytes"),
+        ]),
+        ("Replication", [
+            g.stat("Replicas streaming", "Streaming replicas connected to the primary; the TenantryReplicaDown "
+                   "alert fires when a replication slot has had none for 2 minutes.",
+                   g.target(f"max({q.REPLICAS_STREAMING})"), width=4),
+            g.timeseries("Replica lag", "Seconds between a commit on the primary and its replay on each replica "
+                         "(0 when caught up, or without replicas); the TenantryReplicaLagging alert fires above "
+                         f"{REPLICA_LAG_ALERT_SECONDS} s.",
+                         g.target(q.or_zero(f"max by (application_name) ({q.REPLICA_LAG_SECONDS})"),
+                                  "{{application_name}}"), unit="s", width=10),
+            g.timeseries("WAL not replayed", "Bytes of WAL each replica has still to replay, and the WAL the "
+                         "primary keeps for each replication slot (it grows while a replica is away).",
+                         g.target(q.or_zero(f"max by (application_name) ({q.REPLICA_LAG_BYTES})"),
+                                  "{{application_name}}"),
+                         g.target(q.or_zero(f"max by (slot_name) ({q.SLOT_RETAINED_BYTES})"), "kept for {{slot_name}}"),
+                         unit="bytes", width=10),
         ]),
         ("Redis", [
             g.timeseries("Memory", "Memory in use against maxmemory (keys are evicted past it).",

@@ -4,8 +4,8 @@ PgBouncer exporters' names) kept in one place, as kubernetes-mixin does.
 Metric names are the agreed ones: django-prometheus and `tenantry_*` families from the web pods,
 `tenantry_operator_*` from the operator, Debian's postgres and redis exporters (pg_*, redis_*),
 prometheus-community's pgbouncer_exporter names (pgbouncer_*: the chart's sidecar, and the local
-platform's localplatform/pgbouncer_exporter.py) and `tenantry_schemas_count` from
-postgres-exporter-queries.yaml.
+platform's localplatform/pgbouncer_exporter.py) and `tenantry_schemas_count` and the replication
+families (`tenantry_replication_*`, `tenantry_replicas_streaming`) from postgres-exporter-queries.yaml.
 """
 
 # The latency SLO: this share of requests is served within LATENCY_SLO_SECONDS (a bucket boundary of
@@ -25,6 +25,12 @@ ROLLOUT_RUNNING = "tenantry_operator_rollout_running"
 ROLLOUT_HELD = "tenantry_operator_rollout_held"
 ROLLOUT_SCHEMAS = "tenantry_operator_rollout_schemas_total"
 ROLLOUT_PROGRESS = "tenantry_operator_rollout_last_progress_timestamp_seconds"
+# Streaming replicas, as the primary sees them (postgres-exporter-queries.yaml).
+REPLICA_LAG_SECONDS = "tenantry_replication_replay_lag_seconds"
+REPLICA_LAG_BYTES = "tenantry_replication_replay_lag_bytes"
+REPLICAS_STREAMING = "tenantry_replicas_streaming"
+SLOT_ACTIVE = "tenantry_replication_slot_active"
+SLOT_RETAINED_BYTES = "tenantry_replication_slot_retained_bytes"
 
 def rate(metric: str, selector: str = "", window: str = "$__rate_interval") -> str:
     return f"rate({metric}{{{selector}}}[{window}])" if selector else f"rate({metric}[{window}])"
@@ -32,6 +38,12 @@ def rate(metric: str, selector: str = "", window: str = "$__rate_interval") -> s
 
 def sum_rate(metric: str, selector: str = "", window: str = "$__rate_interval", by: str = "") -> str:
     return f"{_sum(by)}({rate(metric, selector, window)})"
+
+
+def or_zero(expr: str) -> str:
+    """`expr`, or a single 0 when it matches no series (a primary without replicas): the panel shows
+    0 instead of nothing, and no extra 0 series beside real ones."""
+    return f"{expr} or on () vector(0)"
 
 
 def ratio(part: str, whole: str) -> str:

@@ -18,6 +18,9 @@ TEST_DB = f"tenantry_test_{RUN_ID}"
 from localplatform.components import app_env  # noqa: E402
 
 os.environ.update(app_env(TEST_DB, pooled=False))
+# In this process every read sees what the test just wrote: the primary only (the replica's own tests
+# read it through a gunicorn of their own).
+os.environ["TENANTRY_DATABASE_REPLICA_URL"] = ""
 os.environ["DJANGO_DEBUG"] = "0"
 
 import django  # noqa: E402

@@ -127,6 +127,10 @@ class App:
         return self.tenant(name)
 
 
+NO_REPLICA = {"TENANTRY_DATABASE_REPLICA_URL": ""}
+PASSWORD = "correct horse battery"  # every TestTenant user's
+
+
 def start_or_fail(components: list[Component]) -> None:
     try:
         start_all(components)
@@ -137,7 +141,10 @@ def start_or_fail(components: list[Component]) -> None:
 @pytest.fixture(scope="session")
 def web_app(database):
     port, metrics_port = free_port(), free_port()
-    server = web(name=f"web-test-{RUN_ID}", port=port, db_name=database, metrics_port=metrics_port)
+    # Without the replica: tests write rows behind the app's back and read them through it at once,
+    # which only the primary promises (tests/integration/test_replica_reads.py runs its own with it).
+    server = web(name=f"web-test-{RUN_ID}", port=port, db_name=database, metrics_port=metrics_port,
+                 extra_env=NO_REPLICA)
     start_or_fail([server])
     yield App(database, port, metrics_port)
     discard(server)
@@ -212,6 +219,8 @@ def ready_tenant_with_a_row(app: App, prefix: str, row: str) -> tuple[str, "Tena
 
 @dataclass
 class TestTenant:
+    __test__ = False  # a helper, not a test class (pytest collects Test* names it sees imported)
+
     tenant: "Tenant"
     host: str
 
@@ -223,7 +232,7 @@ class TestTenant:
         """Django's test client at this tenant's host (in-process, full middleware stack)."""
         return Client(HTTP_HOST=self.host, **kwargs)
 
-    def user(self, role: str = "member", password: str = "correct horse battery") -> "User":
+    def user(self, role: str = "member", password: str = PASSWORD) -> "User":
         """A user with a password who is a `role` of this tenant."""
         from tenantry.accounts.services import ensure_member
 

@@ -23,6 +23,9 @@ class LoadTenant:
     display_name: str
     token: str
     marker: str
+    # The session of a member who never writes: its CSV exports read the streaming replica (a
+    # writer is pinned to the primary until the replica has replayed its writes).
+    reader_cookie: str | None = None
 
 
 @dataclass
@@ -60,7 +63,7 @@ def drive(port: int, tenants: list[LoadTenant], clients: int, requests_per_clien
 
         try:
             for i in range(requests_per_client):
-                kind = i % 4
+                kind = i % (5 if tenant.reader_cookie else 4)
                 if kind == 0:
                     name = f"{tenant.marker}:{number}:{i}"
                     status, text = call("POST", "/api/v1/projects/", {"name": name})
@@ -69,6 +72,14 @@ def drive(port: int, tenants: list[LoadTenant], clients: int, requests_per_clien
                             report.created[tenant.marker].append(name)
                 elif kind == 1:
                     status, text = call("GET", "/api/v1/projects/")
+                elif kind == 4:
+                    conn.request("GET", "/dashboard/export.csv",
+                                 headers={"Host": headers["Host"], "Cookie": tenant.reader_cookie})
+                    response = conn.getresponse()
+                    status, text = response.status, response.read().decode(errors="replace")
+                    if status == 200 and not text.startswith("name,"):
+                        report.add(error=f"{tenant.host} export is no CSV: {text[:120]}")
+                        continue
                 elif kind == 2:
                     status, text = call("GET", "/")
                     if status == 200 and f">{tenant.schema}<" not in text:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import dj_database_url
 
-from tenantry import env
+from tenantry import env, redis_sentinel
 from tenantry.observability.log_format import JSON_FORMATTER
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -56,7 +56,8 @@ INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_
 
 TENANT_MODEL = "tenancy.Tenant"
 TENANT_DOMAIN_MODEL = "tenancy.Domain"
-DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
+# Reads of views marked @replica_reads go to the replica, if there is one (tenantry.db.replica).
+DATABASE_ROUTERS = ["tenantry.db.replica.ReplicaRouter", "django_tenants.routers.TenantSyncRouter"]
 
 MIDDLEWARE = [
     # django-prometheus' pair wraps everything else; request logs, tenant metrics and Server-Timing
@@ -66,6 +67,8 @@ MIDDLEWARE = [
     "tenantry.observability.middleware.RequestObservabilityMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Outside the router's transaction: it files a writer's WAL position after the commit.
+    "tenantry.db.replica.ReadYourWritesMiddleware",
     "tenantry.tenancy.middleware.TenantRoutingMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -126,6 +129,20 @@ DATABASES["default"]["RECONNECT_SECONDS"] = env.integer("TENANTRY_DB_RECONNECT_S
 # it when PgBouncer or PostgreSQL closed it (tenantry.db.resilience).
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.boolean("DB_CONN_HEALTH_CHECKS",
                                                          not DATABASES["default"]["POOLED"])
+# A streaming replica (optional) for heavy read-only views, through its own PgBouncer: the same
+# backend, so the same SET LOCAL per transaction keeps tenants apart there. It fails fast (no
+# reconnect wait, 1 s to connect): a replica that does not answer sends the reads to the primary
+# (tenantry.db.replica), and further behind than the threshold, so does a lagging one.
+if env.string("TENANTRY_DATABASE_REPLICA_URL", ""):
+    DATABASES["replica"] = {
+        **DATABASES["default"],
+        **dj_database_url.parse(env.string("TENANTRY_DATABASE_REPLICA_URL"),
+                                conn_max_age=DATABASES["default"]["CONN_MAX_AGE"]),
+        "ENGINE": "tenantry.db",
+        "OPTIONS": {**DATABASES["default"]["OPTIONS"], "connect_timeout": 1},
+        "RECONNECT_SECONDS": 0,
+    }
+TENANTRY_REPLICA_MAX_LAG_SECONDS = env.integer("TENANTRY_REPLICA_MAX_LAG_SECONDS", 5)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # What django-tenants' backend (and so ours) builds on: django-prometheus' PostgreSQL backend, which
 # counts and times every query (django_db_*).
@@ -134,21 +151,37 @@ ORIGINAL_BACKEND = "django_prometheus.db.backends.postgresql"
 # --- Cache and sessions -------------------------------------------------------------------------
 # A prefix lets several deployments (or test runs) share one Redis without seeing each other.
 CACHE_PREFIX = env.string("TENANTRY_CACHE_PREFIX", "tenantry")
+
+
+# With REDIS_SENTINELS both caches (so sessions, and the tenant lookup cache) ask those Sentinels for
+# the master of REDIS_SENTINEL_MASTER and follow it after a failover; reads go to the master too, so
+# a session one request writes is what the next one reads. Without, REDIS_URL names the one Redis.
+# A failover takes seconds (down-after-milliseconds, then an election); a command meanwhile waits up
+# to REDIS_SENTINEL_RETRY_SECONDS for the new master instead of failing, which matters for sessions:
+# Django reads a session it cannot load as no session at all, and deletes the browser's cookie.
+REDIS_SENTINELS = redis_sentinel.parse_sentinels(env.string("REDIS_SENTINELS", ""))
+if REDIS_SENTINELS:
+    REDIS_LOCATION = redis_sentinel.location(env.string("REDIS_SENTINEL_MASTER", "tenantry"),
+                                             env.string("REDIS_URL", ""))
+    REDIS_SENTINEL_OPTIONS = redis_sentinel.cache_options(REDIS_SENTINELS,
+                                                          env.integer("REDIS_SENTINEL_RETRY_SECONDS", 4))
+else:
+    REDIS_LOCATION, REDIS_SENTINEL_OPTIONS = env.string("REDIS_URL"), {}
 CACHES = {
     # django-redis with hit and miss counters (django_cache_*).
     "default": {
         "BACKEND": "django_prometheus.cache.backends.redis.RedisCache",
-        "LOCATION": env.string("REDIS_URL"),
+        "LOCATION": REDIS_LOCATION,
         "KEY_FUNCTION": "tenantry.tenancy.cache.tenant_scoped_key",
         "KEY_PREFIX": CACHE_PREFIX,
-        "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 2, "SOCKET_TIMEOUT": 2},
+        "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 2, "SOCKET_TIMEOUT": 2, **REDIS_SENTINEL_OPTIONS},
     },
     # Platform-wide entries (host -> tenant) that must not be scoped to the active tenant.
     "platform": {
         "BACKEND": "django_prometheus.cache.backends.redis.RedisCache",
-        "LOCATION": env.string("REDIS_URL"),
+        "LOCATION": REDIS_LOCATION,
         "KEY_PREFIX": f"{CACHE_PREFIX}:platform",
-        "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 2, "SOCKET_TIMEOUT": 2},
+        "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 2, "SOCKET_TIMEOUT": 2, **REDIS_SENTINEL_OPTIONS},
     },
 }
 SESSION_ENGINE = "django.contrib.sessions.backends.cache"

@@ -84,6 +84,17 @@ def accepting_connections(port: int, host: str = config.HOST) -> bool:
                           check=False).returncode == 0
 
 
+def postgres_argv(name: str, port: int, listen: tuple[str, ...] = (config.HOST,),
+                  options: tuple[str, ...] = ()) -> list[str]:
+    """The server's command line for the cluster under .local/<name>; `options` adds `-c` settings
+    (the replica's standby ones). A hot standby needs max_connections at least the primary's."""
+    return [str(PG_BIN / "postgres"), "-D", str(pg_data(name)), "-p", str(port),
+            "-c", f"listen_addresses={','.join(listen)}",
+            "-c", f"unix_socket_directories={pg_socket(name)}",
+            "-c", "max_connections=300", "-c", "shared_buffers=256MB",
+            "-c", "log_min_duration_statement=1000", *options]
+
+
 def postgres(name: str = "postgres", port: int = config.PORTS["postgres"],
              listen: tuple[str, ...] = (config.HOST,), client_cidrs: tuple[str, ...] = ()) -> Component:
     """A PostgreSQL cluster of its own under .local/<name>: `make up`'s on loopback, or the node's,
@@ -92,11 +103,7 @@ def postgres(name: str = "postgres", port: int = config.PORTS["postgres"],
         name=name, title="PostgreSQL" if name == "postgres" else f"PostgreSQL ({name})", port=port,
         prepare=lambda: _prepare_postgres(name, client_cidrs),
         after_start=lambda: bootstrap_database(name, port),
-        argv=lambda: [str(PG_BIN / "postgres"), "-D", str(pg_data(name)), "-p", str(port),
-                      "-c", f"listen_addresses={','.join(listen)}",
-                      "-c", f"unix_socket_directories={pg_socket(name)}",
-                      "-c", "max_connections=300", "-c", "shared_buffers=256MB",
-                      "-c", "log_min_duration_statement=1000"],
+        argv=lambda: postgres_argv(name, port, listen),
         ready=lambda: accepting_connections(port), user=service_user(),
         # SIGTERM is PostgreSQL's "smart" shutdown, which waits for every client; SIGINT is "fast".
         stop_signal=signal.SIGINT)
@@ -154,14 +161,16 @@ stats_users = {config.DB_USER}
 """
 
 
-def pgbouncer(name: str = "pgbouncer", port: int = config.PORTS["pgbouncer"]) -> Component:
-    """PgBouncer in front of our PostgreSQL; tests start private ones under other names and ports."""
+def pgbouncer(name: str = "pgbouncer", port: int = config.PORTS["pgbouncer"],
+              server_port: int = config.PORTS["postgres"]) -> Component:
+    """PgBouncer in front of our PostgreSQL (the primary, or the replica at `server_port`); tests
+    start private ones under other names and ports."""
     def prepare() -> None:
         folder = service_dir(name)
         auth = folder / "userlist.txt"
         auth.write_text(f'"{config.DB_USER}" "{config.DB_PASSWORD}"\n')
         ini = folder / "pgbouncer.ini"
-        ini.write_text(pgbouncer_ini(port, config.PORTS["postgres"], auth))
+        ini.write_text(pgbouncer_ini(port, server_port, auth))
         for path in (folder, auth, ini):
             chown_for_service(path)
         os.chmod(auth, 0o600)
@@ -388,15 +397,24 @@ def venv_bin(command: str) -> str:
 
 
 def app_env(db_name: str = config.DB_NAME, pooled: bool = True,
-            pgbouncer_port: int = config.PORTS["pgbouncer"]) -> dict[str, str]:
+            pgbouncer_port: int = config.PORTS["pgbouncer"],
+            replica_pgbouncer_port: int = config.PORTS["pgbouncer-replica"]) -> dict[str, str]:
     """The environment the Django settings read. Web traffic goes through PgBouncer; the operator
-    provisions and migrates over a direct connection, because DDL and migrations need a session."""
+    provisions and migrates over a direct connection, because DDL and migrations need a session.
+    The streaming replica is reached the same way: its own PgBouncer when pooled, else directly."""
+    from .sentinel import PLATFORM as REDIS_SET  # it builds on this module's redis()
+
     port = pgbouncer_port if pooled else config.PORTS["postgres"]
+    replica_port = replica_pgbouncer_port if pooled else config.PORTS["postgres-replica"]
     return {
         "DJANGO_SETTINGS_MODULE": "tenantry.settings",
         "DATABASE_URL": config.database_url(port, db_name),
+        "TENANTRY_DATABASE_REPLICA_URL": config.database_url(replica_port, db_name),
         "TENANTRY_DB_POOLED": "1" if pooled else "0",
+        # The app finds the Redis master through the Sentinels (localplatform.sentinel), and takes only
+        # the database number from REDIS_URL then: REDIS_SENTINELS="" means REDIS_URL's Redis alone.
         "REDIS_URL": config.redis_url(),
+        **REDIS_SET.env(),
         "TENANTRY_CACHE_PREFIX": db_name,
         "TENANTRY_BASE_DOMAIN": config.BASE_DOMAIN,
         "DJANGO_DEBUG": "0",
@@ -461,8 +479,13 @@ def web(name: str = "web", port: int = config.PORTS["web"], db_name: str = confi
 
 
 def infrastructure() -> list[Component]:
-    """What the tests share with `make up`, in start order."""
-    return [postgres(), pgbouncer(), redis(), etcd(), kube_apiserver(), kube_controller_manager()]
+    """What the tests share with `make up`, in start order: the replica is cloned from the running
+    primary, so it comes after it."""
+    from . import replica  # it builds on this module's PostgreSQL and PgBouncer
+    from .sentinel import PLATFORM as REDIS_SET  # the Redis replica and Sentinels, after redis()
+
+    return [postgres(), pgbouncer(), replica.postgres_replica(), replica.pgbouncer_replica(), redis(),
+            *REDIS_SET.support_components(), etcd(), kube_apiserver(), kube_controller_manager()]
 
 
 def describe(components: list[Component]) -> str:

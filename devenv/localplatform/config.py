@@ -41,7 +41,15 @@ HOST = "127.0.0.1"
 PORTS = {
     "postgres": 15432,
     "pgbouncer": 16432,
-    "redis": 16379,
+    # The streaming read replica and its own PgBouncer (localplatform.replica); 15433 and 15434 are
+    # the PITR drill's scratch clusters.
+    "postgres-replica": 15435,
+    "pgbouncer-replica": 16433,
+    "redis": 16379,           # the primary Sentinel starts out with
+    "redis-replica": 16380,
+    "sentinel-1": 16389,
+    "sentinel-2": 16390,
+    "sentinel-3": 16391,
     "etcd": 12379,
     "etcd-peer": 12380,
     "kube-apiserver": 16443,
@@ -93,7 +101,14 @@ DB_NAME = "tenantry"
 DB_USER = "tenantry"
 # A local-only credential for a server bound to 127.0.0.1; a cluster install takes it from a Secret.
 DB_PASSWORD = "tenantry-local"
+# The replica's login to the primary (REPLICATION, no database access) and the physical slot that makes
+# the primary keep the WAL the replica has not received yet.
+REPLICATION_USER = "replicator"
+REPLICATION_PASSWORD = "tenantry-replication-local"
+REPLICATION_SLOT = "tenantry_replica"
 NAMESPACE = "tenantry"
+# The name the Sentinels of `make up` know its Redis primary and replica by (REDIS_SENTINEL_MASTER).
+REDIS_SENTINEL_MASTER = "tenantry"
 BASE_DOMAIN = "localhost"
 
 

@@ -20,6 +20,8 @@ DEBIAN_PACKAGES = {
     f"postgresql-client-{config.POSTGRES_MAJOR}": Path("/usr/bin/psql"),
     "pgbouncer": Path("/usr/sbin/pgbouncer"),
     "redis-server": Path("/usr/bin/redis-server"),
+    # The Sentinels watching the Redis primary and its replica (localplatform/sentinel.py).
+    "redis-sentinel": Path("/usr/bin/redis-sentinel"),
     "openssl": Path("/usr/bin/openssl"),
     # The browser tests drive Debian's Chromium through its matching chromedriver.
     "chromium": Path("/usr/bin/chromium"),

@@ -138,6 +138,8 @@ def up() -> None:
   Log in as   owner@acme.example.com / {DEMO_PASSWORD}  (globex: owner@globex.example.com, same password)
   kubectl     export KUBECONFIG={config.KUBECONFIG} PATH={config.BIN}:$PATH; kubectl get tenants
   Prometheus  http://{config.HOST}:{config.PORTS['prometheus']}/  (jobs web, operator, postgres, pgbouncer, redis)
+  Replica     {config.HOST}:{config.PORTS['postgres-replica']} streaming from {config.PORTS['postgres']}, pooled at \
+{config.PORTS['pgbouncer-replica']} (read-only, same role and password)
   Status      make status        Logs  {config.LOGS}/<component>.log
 """)
 

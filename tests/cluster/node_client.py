@@ -1,18 +1,16 @@
 """How the cluster tests reach the node, as a user would: kubectl and helm with its kubeconfig, HTTP
 through Traefik on loopback."""
 import http.client
-import re
 import statistics
-import urllib.parse
 import uuid
 from dataclasses import dataclass
-from http.cookies import SimpleCookie
 
 from chaos.ledger import LedgerCheck, check, stored_writes
 from chaos.load import Load, Sample, demo_writers
 from harness import run_tool
 from localplatform import cluster, config, node
 from testkit import polling
+from testkit.browser import Browser
 
 NAMESPACE = config.CLUSTER_NAMESPACE
 RELEASE = cluster.RELEASE
@@ -84,32 +82,8 @@ def report(name: str, text: str) -> None:
 
 
 def browser_session(host: str, email: str, password: str) -> str:
-    """Log in through Traefik as a browser does (CSRF cookie and token, then the form); returns the
-    Cookie header of the logged-in session."""
-    def request(method: str, path: str, cookies: dict[str, str], body: str | None = None):
-        connection = http.client.HTTPConnection(*INGRESS, timeout=15)
-        try:
-            headers = {"Host": host, "Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())}
-            if body is not None:
-                headers.update({"Content-Type": "application/x-www-form-urlencoded",
-                                "Referer": f"http://{host}{path}"})
-            connection.request(method, path, body=body, headers=headers)
-            response = connection.getresponse()
-            for cookie in SimpleCookie("\n".join(v for k, v in response.getheaders() if k.lower() == "set-cookie")
-                                       ).values():
-                cookies[cookie.key] = cookie.value
-            return response.status, response.read().decode(errors="replace")
-        finally:
-            connection.close()
-
-    cookies: dict[str, str] = {}
-    status, page = request("GET", "/accounts/login/", cookies)
-    assert status == 200, (status, page[:200])
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
-    form = urllib.parse.urlencode({"csrfmiddlewaretoken": token, "username": email, "password": password})
-    status, page = request("POST", "/accounts/login/", cookies, form)
-    assert status == 302 and "sessionid" in cookies, (status, page[:300])
-    return "; ".join(f"{k}={v}" for k, v in cookies.items())
+    """Log in through Traefik as a browser does; returns the Cookie header of the logged-in session."""
+    return Browser(INGRESS[1], host, address=INGRESS[0]).log_in(email, password).cookie_header
 
 
 def signed_in(host: str, cookie: str) -> bool:

@@ -5,6 +5,7 @@ with 4 workers x 8 threads: 32 database clients sharing PgBouncer's pool of at m
 connections. The same traffic against stock django-tenants request handling must show leaks, which
 proves the check can see them.
 """
+import dataclasses
 import threading
 import uuid
 
@@ -12,25 +13,35 @@ import pytest
 from django_tenants.utils import tenant_context
 from rest_framework.authtoken.models import Token
 
-from harness import new_tenant, start_or_fail
+from harness import PASSWORD, TestTenant, new_tenant, start_or_fail
 from isolation import LoadTenant, drive, pgbouncer_pool
 from localplatform import config
 from localplatform.components import pgbouncer, web
 from localplatform.stack import discard
 from tenantry.projects.models import Project
+from testkit.browser import Browser
 from testkit.net import free_port
+from testkit.polling import wait_for
+from testkit.replication import replica_direct, table_reads
 
 pytestmark = pytest.mark.integration
 CLIENTS, TENANTS = 32, 4
 
 
-def load_tenants() -> list[LoadTenant]:
+def load_tenants() -> list[tuple[LoadTenant, TestTenant]]:
     made = []
     for _ in range(TENANTS):
         t = new_tenant(plan="free")
-        made.append(LoadTenant(host=t.host, schema=t.schema, display_name=t.tenant.display_name,
-                               token=Token.objects.create(user=t.user()).key, marker=f"M{uuid.uuid4().hex[:10]}"))
+        made.append((LoadTenant(host=t.host, schema=t.schema, display_name=t.tenant.display_name,
+                                token=Token.objects.create(user=t.user()).key, marker=f"M{uuid.uuid4().hex[:10]}"),
+                     t))
     return made
+
+
+def with_readers(port: int, made: list[tuple[LoadTenant, TestTenant]]) -> list[LoadTenant]:
+    """Each tenant's load with a member's session logged in at `port`, for exports from the replica."""
+    return [dataclasses.replace(load, reader_cookie=Browser(port, t.host).log_in(t.user().email, PASSWORD)
+                                .cookie_header) for load, t in made]
 
 
 def serve(database: str, settings: str, pgbouncer_port: int = config.PORTS["pgbouncer"]):
@@ -52,8 +63,11 @@ def stored_names(tenants: list[LoadTenant]) -> dict[str, list[str]]:
 
 
 def test_no_tenant_sees_or_writes_another_tenants_rows_under_load(database):
-    tenants = load_tenants()
+    """With reads on the streaming replica too: its transactions set the tenant's path the same way."""
     port, server = serve(database, "tenantry.settings")
+    tenants = with_readers(port, load_tenants())
+    with replica_direct(database) as replica:
+        replica_scans = {t.schema: table_reads(replica, t.schema) for t in tenants}
     peak = {"clients": 0, "servers": 0}
     done = threading.Event()
 
@@ -78,12 +92,16 @@ def test_no_tenant_sees_or_writes_another_tenants_rows_under_load(database):
     stored = stored_names(tenants)
     for t in tenants:
         assert sorted(stored[t.marker]) == sorted(report.created[t.marker]), f"writes of {t.host} went astray"
+    # The exports were read on the replica: it counts the reads of every tenant's table (within ~10 s).
+    with replica_direct(database) as replica:
+        wait_for(lambda: all(table_reads(replica, t.schema) > replica_scans[t.schema] for t in tenants),
+                 "the replica to count every tenant's exports", 30, every=1)
 
 
 def test_the_same_check_sees_leaks_under_stock_django_tenants(database, capsys):
     """Against a PgBouncer of its own: stock django-tenants leaves session-level search_paths on
     server connections, which must not reach the shared pool the other tests use."""
-    tenants = load_tenants()
+    tenants = [load for load, _ in load_tenants()]
     bouncer = pgbouncer(name=f"pgbouncer-stock-{uuid.uuid4().hex[:6]}", port=free_port())
     start_or_fail([bouncer])
     port, server = serve(database, "tenantry.settings_stock", pgbouncer_port=bouncer.port)

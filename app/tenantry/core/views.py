@@ -2,6 +2,7 @@ from django.contrib.admin.views.decorators import staff_member_required
 from django.db import connection
 from django.shortcuts import render
 
+from tenantry.db.replica import replica_reads
 from tenantry.tenancy.selectors import tenant_overview_rows
 
 
@@ -16,5 +17,6 @@ def home(request):
 
 
 @staff_member_required
+@replica_reads
 def tenant_overview(request):
     return render(request, "tenantry/tenant_overview.html", {"tenants": tenant_overview_rows()})

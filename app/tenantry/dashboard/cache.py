@@ -6,7 +6,10 @@ here makes every user's cached figures of this tenant stale at once, without lis
 from collections.abc import Callable
 from typing import TypeVar
 
+from django.conf import settings
 from django.core.cache import cache
+
+from tenantry.db.replica import Route, current_route
 
 VERSION_KEY = "dashboard:version"
 # The version handles project changes; the timeout bounds drift of time-based figures ("created in
@@ -27,15 +30,28 @@ def projects_changed() -> None:
         cache.set(VERSION_KEY, 2, timeout=None)
 
 
+def fresh_for(replayed: int | None, route: Route | None) -> bool:
+    """May a reader on `route` be served figures computed on the replica at WAL position `replayed`
+    (None: computed on the primary)? Not a reader who wrote after that position: the figures miss
+    their write."""
+    return replayed is None or route is None or route.pin is None or replayed >= route.pin
+
+
 def cached(name: str, compute: Callable[[], T]) -> T:
     """compute() at most once per tenant, name and version.
 
     The version is read before computing: a change committed while computing bumps it, so the value
-    stored here is filed under a version nobody asks for again, never served stale.
+    stored here is filed under a version nobody asks for again, never served stale. Figures computed
+    on the replica (tenantry.db.replica) may miss a write the replica has not replayed yet: they are
+    kept only as long as the replica may lag, and not served to a reader whose write they miss.
     """
-    key = f"dashboard:{name}:v{version()}"
-    value = cache.get(key)
-    if value is None:
-        value = compute()
-        cache.set(key, value, FIGURES_SECONDS)
+    key = f"figures:{name}:v{version()}"
+    route = current_route()
+    entry = cache.get(key)
+    if entry is not None and fresh_for(entry[1], route):
+        return entry[0]
+    value = compute()
+    on_replica = route is not None and route.reason == "replica"
+    cache.set(key, (value, route.replayed if on_replica else None),
+              settings.TENANTRY_REPLICA_MAX_LAG_SECONDS if on_replica else FIGURES_SECONDS)
     return value

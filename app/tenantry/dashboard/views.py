@@ -5,6 +5,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_safe
 
 from tenantry.dashboard import export, selectors
+from tenantry.db.replica import replica_reads
 from tenantry.projects.selectors import recent_projects
 
 RECENT_PROJECTS = 5
@@ -12,6 +13,7 @@ RECENT_PROJECTS = 5
 
 @login_required
 @require_safe
+@replica_reads
 def home(request):
     return render(request, "dashboard/home.html", {
         "kpis": selectors.kpis(request.user.pk),
@@ -22,6 +24,7 @@ def home(request):
 
 @login_required
 @require_safe
+@replica_reads
 def analytics(request):
     charts = selectors.chart_data()
     return render(request, "dashboard/analytics.html", {
@@ -34,6 +37,7 @@ def analytics(request):
 
 @login_required
 @require_safe
+@replica_reads
 def export_csv(request):
     """The whole file is written here, inside the request's transaction (see export.py)."""
     rows = selectors.export_rows(export.EXPORT_ROW_LIMIT)

@@ -102,7 +102,8 @@ app.kubernetes.io/component: {{ .component }}
 {{- printf "%s.%s.svc" (include "tenantry.operatorName" .) .Release.Namespace -}}
 {{- end -}}
 
-{{/* The Secret holding DJANGO_SECRET_KEY, DATABASE_URL, DATABASE_POOLED_URL and REDIS_URL. */}}
+{{/* The Secret holding DJANGO_SECRET_KEY, DATABASE_URL, DATABASE_POOLED_URL and REDIS_URL (and
+DATABASE_REPLICA_URL with database.replica.host). */}}
 {{- define "tenantry.secretName" -}}
 {{- if .Values.secrets.existingSecret -}}
 {{- .Values.secrets.existingSecret -}}
@@ -133,6 +134,22 @@ lookup is empty and every render draws a new key. Only called when secrets.exist
 {{- .Values.secrets._renderedSecretKey -}}
 {{- end -}}
 
+{{/* The streaming replica's URL for the web pods: a secretKeyRef (a Secret of its own, or the chart's
+key DATABASE_REPLICA_URL built from database.replica.host), or nothing when no replica is set. */}}
+{{- define "tenantry.replicaUrlRef" -}}
+{{- $replica := .Values.database.replica -}}
+{{- if $replica.existingSecret -}}
+name: {{ $replica.existingSecret }}
+key: {{ $replica.existingSecretKey }}
+{{- else if $replica.host -}}
+{{- if .Values.secrets.existingSecret -}}
+{{- fail "database.replica.host needs the chart's Secret to build the replica's URL; with secrets.existingSecret, put the URL in a Secret and set database.replica.existingSecret" -}}
+{{- end -}}
+name: {{ include "tenantry.secretName" . }}
+key: DATABASE_REPLICA_URL
+{{- end -}}
+{{- end -}}
+
 {{/* The secret values (the schema checks them first; this is the message when it is bypassed). */}}
 {{- define "tenantry.secretData" -}}
 {{- $db := .Values.database -}}
@@ -145,11 +162,33 @@ DATABASE_URL: {{ printf "postgresql://%s:%s@%s:%d/%s" $user $password $db.host (
 {{- $pooledHost := ternary (include "tenantry.pgbouncerName" .) $db.pooledHost .Values.pgbouncer.enabled }}
 {{- $pooledPort := ternary .Values.pgbouncer.port $db.pooledPort .Values.pgbouncer.enabled }}
 DATABASE_POOLED_URL: {{ printf "postgresql://%s:%s@%s:%d/%s" $user $password $pooledHost (int $pooledPort) $db.name | b64enc | quote }}
+{{- if and $db.replica.host (not $db.replica.existingSecret) }}
+DATABASE_REPLICA_URL: {{ printf "postgresql://%s:%s@%s:%d/%s" $user $password $db.replica.host (int $db.replica.port) $db.name | b64enc | quote }}
+{{- end }}
 {{- $redisUrl := .Values.secrets.redisUrl }}
-{{- if not .Values.redis.enabled }}
+{{- if .Values.redis.sentinel.enabled }}
+{{- /* Behind Sentinel the app takes only the password and the database number from it. */ -}}
+{{- $redisUrl = default (printf "redis://%s/0" (include "tenantry.redisSentinelMaster" .)) $redisUrl }}
+{{- else if not .Values.redis.enabled }}
 {{- $redisUrl = required "secrets.redisUrl is required when redis.enabled is false (an external Redis)" .Values.secrets.redisUrl }}
 {{- end }}
 REDIS_URL: {{ default (printf "redis://%s:6379/0" (include "tenantry.redisName" .)) $redisUrl | b64enc | quote }}
+{{- end -}}
+
+{{/* redis.sentinel: REDIS_SENTINELS ("host:port,...") and REDIS_SENTINEL_MASTER, checked here too for
+when the schema is bypassed. Only called when redis.sentinel.enabled. */}}
+{{- define "tenantry.redisSentinels" -}}
+{{- if .Values.redis.enabled -}}
+{{- fail "redis.sentinel.enabled needs redis.enabled false: the chart runs no Sentinels, redis.sentinel.hosts names yours" -}}
+{{- end -}}
+{{- if not .Values.redis.sentinel.hosts -}}
+{{- fail "redis.sentinel.hosts is required when redis.sentinel.enabled is true" -}}
+{{- end -}}
+{{- join "," .Values.redis.sentinel.hosts -}}
+{{- end -}}
+
+{{- define "tenantry.redisSentinelMaster" -}}
+{{- required "redis.sentinel.masterName is required when redis.sentinel.enabled is true" .Values.redis.sentinel.masterName -}}
 {{- end -}}
 
 {{- define "tenantry.podSecurityContext" -}}
