@@ -12,6 +12,7 @@ import psycopg
 from localplatform import config
 from localplatform.proc import PlatformError
 from localplatform.stack import DEMO_PASSWORD, DEMO_TENANTS
+from testkit.browser import Browser
 
 from .ledger import Ledger
 
@@ -64,18 +65,34 @@ class Sample:
     status: int = 0  # 0: no response (connection refused, reset or timed out)
 
 
+@dataclass(frozen=True)
+class Reader:
+    """A member who only reads: their CSV exports go to the read replica when there is one (nobody
+    pins them to the primary, as a writer is after each write)."""
+    host: str
+    cookie: str
+
+
+def demo_readers(port: int) -> list[Reader]:
+    """The demo tenants' analysts (members who never write), logged in through whatever serves `port`."""
+    return [Reader(host, Browser(port, host).log_in(f"analyst@{name}.example.com", DEMO_PASSWORD).cookie_header)
+            for name in DEMO_TENANTS for host in [f"{name}.{config.BASE_DOMAIN}"]]
+
+
 class Load:
-    """Runs `clients` threads until the context exits. Names are `<prefix><client>-<n>`."""
+    """Runs `clients` writing threads, and one reading thread per reader, until the context exits.
+    Names are `<prefix><client>-<n>`."""
 
     def __init__(self, port: int, writers: list[Writer], prefix: str, clients: int = 4, pause: float = 0.02,
-                 timeout: float = 20):
+                 timeout: float = 20, readers: list[Reader] | tuple[()] = ()):
         self.port, self.writers, self.prefix = port, writers, prefix
         self.clients, self.pause, self.timeout = clients, pause, timeout
         self.ledger = Ledger()
         self._samples: list[Sample] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
-        self._threads = [threading.Thread(target=self._client, args=(n,), daemon=True) for n in range(clients)]
+        self._threads = [*(threading.Thread(target=self._client, args=(n,), daemon=True) for n in range(clients)),
+                         *(threading.Thread(target=self._reader, args=(r,), daemon=True) for r in readers)]
 
     def __enter__(self) -> "Load":
         for thread in self._threads:
@@ -94,6 +111,18 @@ class Load:
     def _record(self, start: float, ok: bool, method: str = "", status: int = 0) -> None:
         with self._lock:
             self._samples.append(Sample(start, time.monotonic(), ok, method, status))
+
+    def _reader(self, reader: Reader) -> None:
+        browser = Browser(self.port, reader.host, timeout=self.timeout)
+        while not self._stop.is_set():
+            start = time.monotonic()
+            try:
+                reply = browser.get("/dashboard/export.csv", headers={"Cookie": reader.cookie})
+                status, ok = reply.status, reply.status == 200 and reply.body.startswith("name,")
+            except (OSError, http.client.HTTPException):
+                status, ok = 0, False
+            self._record(start, ok, "GET", status)
+            self._stop.wait(self.pause * 5)
 
     def _client(self, number: int) -> None:
         writer = self.writers[number % len(self.writers)]

@@ -12,7 +12,7 @@ import psycopg
 from .convergence import Kubectl
 from .drill import Fault, run_all, table
 from .ledger import LedgerCheck, check, stored_writes
-from .load import Load, Writer, api, demo_writers
+from .load import Load, Writer, api, demo_readers, demo_writers
 
 OPERATOR_TENANTS = 4
 
@@ -62,9 +62,11 @@ def main(platform: Platform, doc: str) -> int:
     def ledger_check() -> LedgerCheck:
         return check(load.ledger.snapshot(), stored_writes(platform.database_url, [w.schema for w in writers], prefix))
 
-    with Load(platform.port, writers, prefix, clients=args.clients) as load:
-        print(f"chaos: {len(chosen)} faults on {platform.name} under {args.clients} API clients on "
-              f"{', '.join(w.host for w in writers)} (run {run_id})", file=sys.stderr)
+    readers = demo_readers(platform.port)
+    with Load(platform.port, writers, prefix, clients=args.clients, readers=readers) as load:
+        print(f"chaos: {len(chosen)} faults on {platform.name} under {args.clients} API clients and "
+              f"{len(readers)} CSV export readers on {', '.join(w.host for w in writers)} (run {run_id})",
+              file=sys.stderr)
         rows = run_all(chosen, load, ledger_check, settle=args.settle,
                        on_row=lambda row: print(f"chaos: done: {row.fault} {row.note}", file=sys.stderr))
     final = ledger_check()

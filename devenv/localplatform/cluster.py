@@ -16,7 +16,7 @@ from . import config, gotools, images, node
 from .components import Component
 from .deps import ensure_all, say
 from .proc import PlatformError, log_file, read_pid, run, stop, wait_for
-from .stack import DEMO_PASSWORD, DEMO_TENANTS, EXAMPLES, start_all
+from .stack import DEMO_PASSWORD, DEMO_TENANTS, EXAMPLES, demo_seed_args, start_all
 
 ADDONS = config.ROOT / "devenv" / "cluster"
 VALUES = ADDONS / "values.yaml"
@@ -165,8 +165,7 @@ def up() -> None:
     # In an operator pod: it has the direct connection a management command needs (the web pods are
     # pooled, where a query outside the request router's transaction is refused).
     kubectl("-n", NAMESPACE, "exec", f"deploy/{RELEASE}-operator", "--", "python", "-m", "django", "seed_demo",
-            f"--password={DEMO_PASSWORD}",
-            *[f"--owner={name}.{config.BASE_DOMAIN}=owner@{name}.example.com" for name in DEMO_TENANTS])
+            *demo_seed_args())
     url = f"http://{config.HOST}:{INGRESS_PORT}/"
     wait_for(lambda: answers(url, "acme.localhost"), f"acme.localhost through Traefik ({url})", timeout=60)
     say(f"the cluster is up ({time.monotonic() - began:.0f}s)")

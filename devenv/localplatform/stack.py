@@ -29,6 +29,14 @@ DEMO_TENANTS = ("acme", "globex")
 DEMO_PASSWORD = "tenantry-demo-2026"
 
 
+def demo_seed_args() -> list[str]:
+    """`seed_demo`'s arguments for the demo tenants: an owner each, and an analyst who only reads
+    (the chaos load's reader of the replica-backed views)."""
+    return [f"--password={DEMO_PASSWORD}",
+            *[f"--owner={name}.{config.BASE_DOMAIN}=owner@{name}.example.com" for name in DEMO_TENANTS],
+            *[f"--member={name}.{config.BASE_DOMAIN}=analyst@{name}.example.com" for name in DEMO_TENANTS]]
+
+
 def ensure_running(component: Component, started: list[Component]) -> None:
     pid = read_pid(component.name)
     if pid is not None:
@@ -130,8 +138,7 @@ def up() -> None:
     kubectl("apply", "-n", config.NAMESPACE, "-f", str(EXAMPLES))
     kubectl("wait", "-n", config.NAMESPACE, "--for=condition=Ready", "--timeout=120s",
             *[f"tenant/{name}" for name in DEMO_TENANTS])
-    manage("seed_demo", f"--password={DEMO_PASSWORD}",
-           *[f"--owner={name}.{config.BASE_DOMAIN}=owner@{name}.example.com" for name in DEMO_TENANTS])
+    manage("seed_demo", *demo_seed_args())
     say(f"the platform is up ({time.monotonic() - began:.1f}s)")
     print(f"""
   Open        http://acme.localhost:{config.PORTS['web']}/  and  http://globex.localhost:{config.PORTS['web']}/

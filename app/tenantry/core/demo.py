@@ -17,14 +17,20 @@ PROJECT_NAMES = ["Website relaunch", "Customer portal", "Data warehouse", "Mobil
                  "Status page", "Churn analysis", "Design system", "Localization", "Cost review"]
 
 
-def seed_tenant(host: str, email: str, password: str, projects: int = 20, seed: int = 7) -> int:
-    """Make `email` an owner of the tenant at `host` with `password`, and give the tenant projects
-    spread over the last twelve weeks if it has none. Returns how many projects were created."""
+def seed_member(host: str, email: str, password: str, role: str = Membership.Role.MEMBER):
+    """Make `email` a `role` of the tenant at `host`, who logs in with `password`."""
     tenant = Tenant.objects.get(domains__domain=host)
-    user, _ = ensure_member(email, tenant.id, Membership.Role.OWNER)
+    user, _ = ensure_member(email, tenant.id, role)
     if not user.check_password(password):
         user.set_password(password)
         user.save(update_fields=["password"])
+    return tenant, user
+
+
+def seed_tenant(host: str, email: str, password: str, projects: int = 20, seed: int = 7) -> int:
+    """Make `email` an owner of the tenant at `host` with `password`, and give the tenant projects
+    spread over the last twelve weeks if it has none. Returns how many projects were created."""
+    tenant, user = seed_member(host, email, password, Membership.Role.OWNER)
     rng = random.Random(seed)
     with tenant_context(tenant):
         if Project.objects.exists():
