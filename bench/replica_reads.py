@@ -8,6 +8,7 @@ create projects as fast as they can (each write makes the tenant's cached figure
 charts are computed again) while the load driver asks the analytics page as the tenant's owner, who
 writes nothing and so is never pinned to the primary.
 """
+import functools
 import http.client
 import json
 import threading
@@ -18,6 +19,7 @@ from bench.runner import QUICK
 from bench.table import Row, median, rotated
 from bench.webstack import TENANT_HOST, Stack, log_in
 from localplatform import config
+from testkit.background import Background
 
 KINDS = ("tenantry", "replica")
 PAGE = "/dashboard/analytics/"
@@ -30,31 +32,20 @@ HOW = (f"analytics page ({PAGE}) by {READERS} closed-loop readers (the owner's s
        "replica, servers and load share the machine's 2 cores.")
 
 
-class Writers:
+class Writers(Background):
     """API clients creating projects at a server until stopped; counts what was acknowledged."""
 
     def __init__(self, port: int, tokens: list[str]):
-        self.port, self.tokens = port, tokens
+        self.port = port
         self.acknowledged = self.failed = 0
-        self._stop = threading.Event()
         self._lock = threading.Lock()
-        self._threads = [threading.Thread(target=self._write, args=(token,), daemon=True) for token in tokens]
-
-    def __enter__(self) -> "Writers":
-        for thread in self._threads:
-            thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        for thread in self._threads:
-            thread.join(30)
+        super().__init__([functools.partial(self._write, token) for token in tokens])
 
     def _write(self, token: str) -> None:
         conn = http.client.HTTPConnection(config.HOST, self.port, timeout=30)
         headers = {"Host": TENANT_HOST, "Authorization": f"Token {token}", "Content-Type": "application/json"}
         number = 0
-        while not self._stop.is_set():
+        while self.running():
             number += 1
             try:
                 conn.request("POST", "/api/v1/projects/", body=json.dumps({"name": f"bench write {number}"}),

@@ -1,6 +1,7 @@
 """A small, bounded, threaded API load: each client alternates a project creation with a unique,
 client-generated name and a one-item list, and records every request's outcome and timing. The same
 load runs against `make up`'s gunicorn and, through Traefik, against the node's web pods."""
+import functools
 import http.client
 import json
 import threading
@@ -12,6 +13,7 @@ import psycopg
 from localplatform import config
 from localplatform.proc import PlatformError
 from localplatform.stack import DEMO_PASSWORD, DEMO_TENANTS
+from testkit.background import Background
 from testkit.browser import Browser
 
 from .ledger import Ledger
@@ -79,30 +81,19 @@ def demo_readers(port: int) -> list[Reader]:
             for name in DEMO_TENANTS for host in [f"{name}.{config.BASE_DOMAIN}"]]
 
 
-class Load:
+class Load(Background):
     """Runs `clients` writing threads, and one reading thread per reader, until the context exits.
     Names are `<prefix><client>-<n>`."""
 
     def __init__(self, port: int, writers: list[Writer], prefix: str, clients: int = 4, pause: float = 0.02,
                  timeout: float = 20, readers: list[Reader] | tuple[()] = ()):
         self.port, self.writers, self.prefix = port, writers, prefix
-        self.clients, self.pause, self.timeout = clients, pause, timeout
+        self.clients, self.interval, self.timeout = clients, pause, timeout
         self.ledger = Ledger()
         self._samples: list[Sample] = []
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._threads = [*(threading.Thread(target=self._client, args=(n,), daemon=True) for n in range(clients)),
-                         *(threading.Thread(target=self._reader, args=(r,), daemon=True) for r in readers)]
-
-    def __enter__(self) -> "Load":
-        for thread in self._threads:
-            thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        for thread in self._threads:
-            thread.join(self.timeout + 5)
+        super().__init__([*(functools.partial(self._client, n) for n in range(clients)),
+                          *(functools.partial(self._reader, r) for r in readers)], join_seconds=timeout + 5)
 
     def samples(self, since: float = 0, until: float = float("inf")) -> list[Sample]:
         with self._lock:
@@ -114,7 +105,7 @@ class Load:
 
     def _reader(self, reader: Reader) -> None:
         browser = Browser(self.port, reader.host, timeout=self.timeout)
-        while not self._stop.is_set():
+        while self.running():
             start = time.monotonic()
             try:
                 reply = browser.get("/dashboard/export.csv", headers={"Cookie": reader.cookie})
@@ -122,7 +113,7 @@ class Load:
             except (OSError, http.client.HTTPException):
                 status, ok = 0, False
             self._record(start, ok, "GET", status)
-            self._stop.wait(self.pause * 5)
+            self.pause(self.interval * 5)
 
     def _client(self, number: int) -> None:
         writer = self.writers[number % len(self.writers)]
@@ -130,7 +121,7 @@ class Load:
                    "Content-Type": "application/json"}
         conn = None
         n = 0
-        while not self._stop.is_set():
+        while self.running():
             n += 1
             name = f"{self.prefix}{number}-{n}"
             for method, path, body in (("POST", "/api/v1/projects/", {"name": name}),
@@ -151,6 +142,6 @@ class Load:
                 if ok and method == "POST":
                     self.ledger.acknowledge(writer.schema, name)
                 self._record(start, ok, method, status)
-                self._stop.wait(self.pause)
+                self.pause(self.interval)
         if conn:
             conn.close()

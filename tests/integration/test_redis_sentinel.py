@@ -9,7 +9,6 @@ the test waits for the replica to acknowledge it first, as any session older tha
 """
 import base64
 import http.client
-import re
 import threading
 import time
 
@@ -25,6 +24,8 @@ from localplatform import config
 from localplatform.components import web
 from localplatform.sentinel import RedisSet, command, role
 from localplatform.stack import discard
+from testkit.background import Background
+from testkit.browser import Browser, Reply
 from testkit.net import free_port
 from testkit.polling import wait_for
 
@@ -62,44 +63,10 @@ def sentinel_web(database, redis_set):
     discard(server)
 
 
-def request(port: int, host: str, method: str, path: str, cookies: dict[str, str] | None = None,
-            body: str | None = None) -> tuple[int, dict[str, list[str]], str]:
-    """One request through gunicorn at `host`; the headers as lists (Set-Cookie comes several times)."""
-    conn = http.client.HTTPConnection(config.HOST, port, timeout=20)
-    headers = {"Host": f"{host}:{port}"}
-    if cookies:
-        headers["Cookie"] = "; ".join(f"{name}={value}" for name, value in cookies.items())
-    if body is not None:
-        headers["Content-Type"] = "application/x-www-form-urlencoded"
-    try:
-        conn.request(method, path, body=body, headers=headers)
-        response = conn.getresponse()
-        found: dict[str, list[str]] = {}
-        for name, value in response.getheaders():
-            found.setdefault(name.lower(), []).append(value)
-        return response.status, found, response.read().decode()
-    finally:
-        conn.close()
-
-
-def set_cookies(headers: dict[str, list[str]]) -> dict[str, str]:
-    return dict(cookie.split(";", 1)[0].split("=", 1) for cookie in headers.get("set-cookie", []))
-
-
-def log_in(port: int, host: str, email: str) -> dict[str, str]:
-    """The login form over HTTP, as a browser fills it in: returns the cookies (csrftoken, sessionid)."""
-    from urllib.parse import urlencode
-
-    status, headers, page = request(port, host, "GET", "/accounts/login/")
-    assert status == 200, status
-    cookies = set_cookies(headers)
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
-    form = urlencode({"csrfmiddlewaretoken": token, "username": email, "password": PASSWORD})
-    status, headers, _ = request(port, host, "POST", "/accounts/login/", cookies, body=form)
-    assert status == 302 and headers["location"] == ["/dashboard/"], (status, headers)
-    cookies.update(set_cookies(headers))
-    assert "sessionid" in cookies, headers
-    return cookies
+def resets_session(reply: Reply) -> bool:
+    """Does the answer tell the browser to replace or forget its session cookie (Django does when it
+    finds no session)?"""
+    return any(cookie.startswith("sessionid=") for cookie in reply.headers.get("set-cookie", []))
 
 
 def replica_acknowledged_everything(redis_set: RedisSet) -> None:
@@ -114,54 +81,44 @@ def replica_acknowledged_everything(redis_set: RedisSet) -> None:
     wait_for(acknowledged, "the replica to acknowledge the master's writes", 10, every=0.1)
 
 
-class DashboardLoad:
+class DashboardLoad(Background):
     """`CLIENTS` threads loading the dashboard with one session cookie; a redirect to the login page
     counts as a failure (the session was not found), like an error or no answer. A browser would also
     drop its cookie when told to: `cookie_deletions` counts the responses that told it so."""
 
-    def __init__(self, port: int, host: str, cookies: dict[str, str]):
-        self.port, self.host, self.cookies = port, host, cookies
+    def __init__(self, port: int, host: str, cookie: str):
+        self.port, self.host, self.cookie = port, host, cookie
         self.samples: list[Sample] = []
         self.cookie_deletions = 0
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._threads = [threading.Thread(target=self._client, daemon=True) for _ in range(CLIENTS)]
-
-    def __enter__(self) -> "DashboardLoad":
-        for thread in self._threads:
-            thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        for thread in self._threads:
-            thread.join(30)
+        super().__init__([self._client] * CLIENTS)
 
     def _client(self) -> None:
-        while not self._stop.is_set():
+        browser = Browser(self.port, self.host, timeout=20)
+        while self.running():
             start = time.monotonic()
             try:
-                status, headers, _ = request(self.port, self.host, "GET", "/dashboard/", self.cookies)
+                reply = browser.get("/dashboard/", headers={"Cookie": self.cookie})
             except (OSError, http.client.HTTPException):
-                status, headers = 0, {}
+                reply = Reply(0, "", {})
             with self._lock:
-                self.cookie_deletions += "sessionid" in set_cookies(headers)
-                self.samples.append(Sample(start, time.monotonic(), status == 200, "GET", status))
-            self._stop.wait(0.02)
+                self.cookie_deletions += resets_session(reply)
+                self.samples.append(Sample(start, time.monotonic(), reply.status == 200, "GET", reply.status))
+            self.pause(0.02)
 
 
 def test_killing_the_redis_primary_promotes_the_replica_and_logged_in_users_stay_logged_in(redis_set, sentinel_web):
     t = new_tenant()
     user = t.user(password=PASSWORD)
-    cookies = log_in(sentinel_web, t.host, user.email)
-    status, _, page = request(sentinel_web, t.host, "GET", "/dashboard/", cookies)
-    assert status == 200 and user.email in page, status
+    browser = Browser(sentinel_web, t.host).log_in(user.email, PASSWORD)
+    page = browser.get("/dashboard/")
+    assert page.status == 200 and user.email in page.body, page.status
     # The session lives in the private Redis, under this run's cache prefix: not in `make up`'s.
     assert command(redis_set.primary[1], "DBSIZE") > 0
     replica_acknowledged_everything(redis_set)
     wait_for(redis_set.settled, "the Sentinels to be ready for a failover", 30)
 
-    with DashboardLoad(sentinel_web, t.host, cookies) as load:
+    with DashboardLoad(sentinel_web, t.host, browser.cookie_header) as load:
         time.sleep(1)  # every thread has a kept Redis connection to the primary
         injected = time.monotonic()
         failover = kill_redis_primary(redis_set)
@@ -185,14 +142,14 @@ def test_killing_the_redis_primary_promotes_the_replica_and_logged_in_users_stay
     assert redis_set.replicating(redis_set.primary[1], redis_set.replica[1])
     assert role(redis_set.replica[1])[0] == "master"
     # Same cookie, still logged in: no redirect to the login page, the user's own dashboard.
-    status, headers, page = request(sentinel_web, t.host, "GET", "/dashboard/", cookies)
-    assert status == 200 and user.email in page, (status, headers.get("location"))
-    assert "sessionid" not in set_cookies(headers), "the session was replaced, not kept"
-    status, _, body = request(sentinel_web, t.host, "GET", "/readyz")
-    assert status == 200 and '"redis": {"ok": true}' in body, body
+    page = browser.get("/dashboard/")
+    assert page.status == 200 and user.email in page.body, (page.status, page.header("location"))
+    assert not resets_session(page), "the session was replaced, not kept"
+    ready = browser.get("/readyz")
+    assert ready.status == 200 and '"redis": {"ok": true}' in ready.body, ready.body
     # And a stranger without the cookie is still sent to the login page (the check means something).
-    status, headers, _ = request(sentinel_web, t.host, "GET", "/dashboard/")
-    assert status == 302 and headers["location"][0].startswith("/accounts/login/"), status
+    stranger = Browser(sentinel_web, t.host).get("/dashboard/")
+    assert stranger.status == 302 and stranger.header("location").startswith("/accounts/login/"), stranger.status
 
 
 def test_a_broken_connection_reconnects_to_the_master_the_sentinels_name_not_to_its_old_address(redis_set):

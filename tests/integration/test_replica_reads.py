@@ -56,6 +56,20 @@ def caught_up(database: str) -> None:
     time.sleep(STATE_SECONDS + 0.2)
 
 
+def writer_and_colleague(app: App, database: str) -> tuple[Browser, Browser]:
+    """An owner and a member of a new tenant, logged in at `app`, with the replica caught up."""
+    t = new_tenant(plan="free")
+    writing = Browser(app.web_port, t.host).log_in(t.user(role="owner").email, PASSWORD)
+    reading = Browser(app.web_port, t.host).log_in(t.user(role="member").email, PASSWORD)
+    caught_up(database)
+    return writing, reading
+
+
+def create_project(browser: Browser, name: str) -> None:
+    created = browser.post("/projects/new/", {"name": name, "description": "", "status": "active"})
+    assert created.status == 302, created.body[:300]
+
+
 def test_the_export_reads_the_replica(serve, database):
     app = serve()
     t = new_tenant(plan="free")
@@ -75,16 +89,11 @@ def test_the_export_reads_the_replica(serve, database):
 
 def test_a_writer_sees_the_write_at_once_while_the_replica_has_not_replayed_it(serve, database):
     app = serve(TENANTRY_REPLICA_MAX_LAG_SECONDS="60")
-    t = new_tenant(plan="free")
-    writer, colleague = t.user(role="owner"), t.user(role="member")
-    writing = Browser(app.web_port, t.host).log_in(writer.email, PASSWORD)
-    reading = Browser(app.web_port, t.host).log_in(colleague.email, PASSWORD)
-    caught_up(database)
+    writing, reading = writer_and_colleague(app, database)
     marker = f"written-{RUN_ID}-{time.monotonic_ns()}"
 
     with replay_paused():
-        created = writing.post("/projects/new/", {"name": marker, "description": "", "status": "active"})
-        assert created.status == 302, created.body[:300]
+        create_project(writing, marker)
         assert marker in writing.get(EXPORT).body, "the writer must see their own write at once"
         assert marker not in reading.get(EXPORT).body, "the colleague reads the replica, which has not replayed it"
     wait_for(lambda: marker in reading.get(EXPORT).body, "the colleague to see the write once it is replayed", 30)
@@ -94,15 +103,11 @@ def test_a_writer_sees_the_write_at_once_while_the_replica_has_not_replayed_it(s
 
 def test_a_replica_too_far_behind_sends_everyone_to_the_primary(serve, database):
     app = serve(TENANTRY_REPLICA_MAX_LAG_SECONDS="1")
-    t = new_tenant(plan="free")
-    writer, colleague = t.user(role="owner"), t.user(role="member")
-    writing = Browser(app.web_port, t.host).log_in(writer.email, PASSWORD)
-    reading = Browser(app.web_port, t.host).log_in(colleague.email, PASSWORD)
-    caught_up(database)
+    writing, reading = writer_and_colleague(app, database)
     marker = f"lagging-{RUN_ID}-{time.monotonic_ns()}"
 
     with replay_paused():
-        assert writing.post("/projects/new/", {"name": marker, "description": "", "status": "active"}).status == 302
+        create_project(writing, marker)
         # Replay is paused with a commit waiting: its lag grows past 1 s, and the colleague's reads move.
         wait_for(lambda: marker in reading.get(EXPORT).body, "the colleague to be sent to the primary", 15)
     assert replica_reads(app).get("lagging", 0) >= 1
