@@ -17,7 +17,6 @@ cannot catch up then, and it holds no data of its own.
 """
 import shutil
 import signal
-import time
 
 from . import config
 from .components import (
@@ -30,7 +29,7 @@ from .components import (
     postgres_argv,
     psql_admin,
 )
-from .proc import PlatformError, chown_for_service, run, service_user
+from .proc import chown_for_service, run, service_user, wait_for
 
 NAME = "postgres-replica"
 PRIMARY = "postgres"
@@ -125,14 +124,8 @@ def _replica(sql: str, name: str = NAME, port: int = config.PORTS["postgres-repl
 def wait_streaming(name: str = NAME, port: int = config.PORTS["postgres-replica"],
                    timeout: float = STREAMING_TIMEOUT_SECONDS) -> None:
     """Until the replica's WAL receiver streams from the primary (it answers queries before that)."""
-    deadline = time.monotonic() + timeout
-    status = ""
-    while status != "streaming":
-        status = _replica("SELECT status FROM pg_stat_wal_receiver", name, port)
-        if status != "streaming" and time.monotonic() > deadline:
-            raise PlatformError(f"the replica ({name}) answers but does not stream from the primary "
-                                f"(WAL receiver: {status or 'not running'}); read .local/logs/{name}.log")
-        time.sleep(0.2)
+    wait_for(lambda: _replica("SELECT status FROM pg_stat_wal_receiver", name, port) == "streaming",
+             f"the replica ({name}) to stream from the primary (read .local/logs/{name}.log)", timeout, every=0.2)
 
 
 def postgres_replica(name: str = NAME, port: int = config.PORTS["postgres-replica"],
