@@ -182,14 +182,22 @@ def pgbouncer(name: str = "pgbouncer", port: int = config.PORTS["pgbouncer"],
 
 # --- Redis --------------------------------------------------------------------------------------
 
+def redis_server_argv(port: int, folder: Path, replica_of: int | None = None) -> list[str]:
+    """Redis for the cache and the sessions, optionally a replica of the one on `replica_of`. Its
+    append-only file (fsync every second) brings the sessions back after a restart: without it a
+    restarted Redis is empty, and so, after their next sync, are its replicas, which logs every user
+    out. The cache part is bounded by maxmemory (least recently used keys go first)."""
+    return ["redis-server", "--bind", config.HOST, "--port", str(port), "--dir", str(folder),
+            "--save", "", "--appendonly", "yes", "--appendfsync", "everysec", "--daemonize", "no",
+            "--maxmemory", "256mb", "--maxmemory-policy", "allkeys-lru",
+            *(["--replicaof", config.HOST, str(replica_of)] if replica_of else [])]
+
+
 def redis(name: str = "redis", port: int = config.PORTS["redis"]) -> Component:
     data = config.LOCAL / name
     return Component(name=name, title=f"Redis ({name})" if name != "redis" else "Redis", port=port,
                      prepare=lambda: data.mkdir(parents=True, exist_ok=True),
-                     argv=lambda: ["redis-server", "--bind", config.HOST, "--port", str(port), "--dir", str(data),
-                                   "--save", "", "--appendonly", "no", "--daemonize", "no",
-                                   "--maxmemory", "256mb", "--maxmemory-policy", "allkeys-lru"],
-                     ready=lambda: port_open(port))
+                     argv=lambda: redis_server_argv(port, data), ready=lambda: port_open(port))
 
 
 # --- Monitoring: the data tier's exporters and Prometheus ---------------------------------------

@@ -5,13 +5,14 @@ REDIS_SENTINEL_MASTER and reconnects there after a failover. Two of the three Se
 that the master is down (quorum 2, and a majority to elect the one that promotes the replica); with
 down-after-milliseconds 1000 a killed primary is replaced in about two to four seconds.
 
-Neither Redis keeps anything on disk (a cache), so a data node that restarts comes back empty. A
-replica therefore always starts as a replica of the master the Sentinels name; the primary starts
-with its plain command line, as a master, and if the Sentinels have promoted the replica meanwhile
-they turn it into that replica's replica about ten seconds later (`+convert-to-slave`, then a full
-sync). Clients only reach the master the Sentinels name, so they never see the empty one, provided
-it comes back only once every Sentinel names the new master (`RedisSet.agreed_master`; the chaos
-fault waits for that): one that still names the old master would hand it out again.
+Both Redis servers keep an append-only file (`components.redis_server_argv`), so one that restarts
+comes back with what it had a second before. A replica always starts as a replica of the master the
+Sentinels name; the primary starts with its plain command line, as a master, and if the Sentinels
+have promoted the replica meanwhile they turn it into that replica's replica about ten seconds later
+(`+convert-to-slave`, then a full sync that replaces its stale data). Clients only reach the master
+the Sentinels name, so they never see the stale one, provided it comes back only once every Sentinel
+names the new master (`RedisSet.agreed_master`; the chaos fault waits for that): one that still
+names the old master would hand it out again.
 
 Each Sentinel rewrites its own configuration file (what it learns about replicas, other Sentinels and
 failovers), so each gets a writable one under `.local/<name>/`; it is written afresh at each start,
@@ -26,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import config
-from .components import Component, redis
+from .components import Component, redis, redis_server_argv
 from .proc import port_open
 
 QUORUM = 2
@@ -69,14 +70,6 @@ def kept_myid(previous_conf: str) -> str | None:
 def sentinel_addresses(ports: list[int] | tuple[int, ...], host: str = config.HOST) -> str:
     """REDIS_SENTINELS: "host:port,host:port,..."."""
     return ",".join(f"{host}:{port}" for port in ports)
-
-
-def redis_server_argv(port: int, folder: Path, replica_of: int | None = None) -> list[str]:
-    """A cache Redis like `components.redis()`'s, optionally a replica of the one on `replica_of`."""
-    return ["redis-server", "--bind", config.HOST, "--port", str(port), "--dir", str(folder),
-            "--save", "", "--appendonly", "no", "--daemonize", "no",
-            "--maxmemory", "256mb", "--maxmemory-policy", "allkeys-lru",
-            *(["--replicaof", config.HOST, str(replica_of)] if replica_of else [])]
 
 
 # --- RESP over a socket -------------------------------------------------------------------------------

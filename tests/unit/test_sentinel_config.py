@@ -7,7 +7,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 
 from localplatform import config, sentinel
-from localplatform.components import app_env
+from localplatform.components import app_env, redis_server_argv
 from tenantry.redis_sentinel import SentinelFollowingConnection, parse_sentinels
 from tenantry.redis_sentinel import location as sentinel_location
 from tenantry.redis_sentinel import retry as sentinel_retry
@@ -36,11 +36,11 @@ def test_a_restarted_sentinel_keeps_the_id_it_wrote_into_its_file():
 
 
 def test_the_replica_is_a_cache_like_the_primary_and_replicates_only_when_told():
-    primary_like = sentinel.redis_server_argv(16380, Path("/x/redis-replica"))
+    primary_like = redis_server_argv(16380, Path("/x/redis-replica"))
     assert "--replicaof" not in primary_like
     assert primary_like[:5] == ["redis-server", "--bind", "127.0.0.1", "--port", "16380"]
     assert ["--save", ""] == primary_like[primary_like.index("--save"):primary_like.index("--save") + 2]
-    replica = sentinel.redis_server_argv(16380, Path("/x/redis-replica"), replica_of=16379)
+    replica = redis_server_argv(16380, Path("/x/redis-replica"), replica_of=16379)
     assert replica[-3:] == ["--replicaof", "127.0.0.1", "16379"]
 
 
