@@ -169,7 +169,11 @@ class ReadYourWritesMiddleware:
         user = getattr(request, "user", None)
         if (configured() and request.method not in ("GET", "HEAD", "OPTIONS") and response.status_code < 400
                 and user is not None and user.is_authenticated):
-            pin(user.pk)
+            try:
+                pin(user.pk)
+            except Exception as err:  # the write is committed: its answer must not turn into an error
+                logger.warning("could not pin user %s to the primary after a write (%s: %s); their next "
+                               "reads may lag by up to the threshold", user.pk, type(err).__name__, err)
         return response
 
 
