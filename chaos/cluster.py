@@ -78,7 +78,7 @@ def leader() -> str:
 def delete_leader_while_applying(names: list[str]) -> str:
     victim = leader()
     kubectl("-n", NAMESPACE, "delete", "pod", victim, "--wait=false")
-    kubectl("-n", NAMESPACE, "apply", "-f", "-", input="---\n".join(map(faults.tenant_manifest, names)))
+    kubectl("-n", NAMESPACE, "apply", "-f", "-", input=faults.chaos_tenants(names))
     return f"deleted the leader {victim} and applied {len(names)} Tenants"
 
 

@@ -84,11 +84,15 @@ def fill_pool(pgbouncer: Component, db_name: str, seconds: float) -> None:
         thread.join(seconds + 60)
 
 
+def chaos_tenants(names: list[str]) -> str:
+    """The manifest of the Tenants a fault applies; Delete, so the cleanup takes their schemas too."""
+    return tenants.manifest(*(tenants.tenant(n, displayName=f"Chaos {n}", deletionPolicy="Delete") for n in names))
+
+
 def kill_operator_while_provisioning(operator: Component, namespace: str, names: list[str]) -> int:
     """Apply several Tenants, SIGKILL the operator as soon as it has started on them, start it again.
     Returns how many were not Ready yet when it died."""
-    chaotic = [tenants.tenant(n, displayName=f"Chaos {n}", deletionPolicy="Delete") for n in names]
-    kubectl("-n", namespace, "apply", "-f", "-", input=tenants.manifest(*chaotic))
+    kubectl("-n", namespace, "apply", "-f", "-", input=chaos_tenants(names))
     pid = read_pid(operator.name)
     if pid is None:
         raise PlatformError(f"chaos: {operator.title} is not running")
