@@ -210,8 +210,10 @@ def replica_reads(view):
 
     @wraps(view)
     def marked(request, *args, **kwargs):
-        route = decide(state(), pinned_at(getattr(request, "user", None)),
-                       settings.TENANTRY_REPLICA_MAX_LAG_SECONDS)
+        known = state()
+        # Without a replica nobody is pinned: no Redis round trip for a pin on every marked request.
+        pin = pinned_at(getattr(request, "user", None)) if known is not None else None
+        route = decide(known, pin, settings.TENANTRY_REPLICA_MAX_LAG_SECONDS)
         token = _route.set(route)
         try:
             if route.reason != "replica":
