@@ -18,6 +18,7 @@ max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "5000"))
 max_requests_jitter = max_requests // 10
 # No access log: the request middleware logs each request as JSON, with its request id and tenant.
 logconfig_dict = gunicorn_logconfig()
+logger_class = "tenantry.observability.gunicorn_logger.NoAccessLog"
 # More than one thread per worker selects gunicorn's gthread worker: each thread keeps its own
 # database connection, which is how a pod puts many clients on PgBouncer.
 threads = int(os.environ.get("GUNICORN_THREADS", "1"))
