@@ -189,6 +189,15 @@ SESSION_ENGINE = "django.contrib.sessions.backends.cache"
 # --- Accounts -------------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = ["tenantry.accounts.backends.TenantMembershipBackend"]
+# Argon2id first (tenantry/accounts/hashers.py says why); PBKDF2 stays to check, and upgrade at log-in,
+# the hashes made before it.
+PASSWORD_HASHERS = [
+    "tenantry.accounts.hashers.TenantryArgon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+TENANTRY_ARGON2_TIME_COST = env.integer("TENANTRY_ARGON2_TIME_COST", 2)
+TENANTRY_ARGON2_MEMORY_KIB = env.integer("TENANTRY_ARGON2_MEMORY_KIB", 19 * 1024)
+TENANTRY_ARGON2_PARALLELISM = env.integer("TENANTRY_ARGON2_PARALLELISM", 1)
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
@@ -260,7 +269,7 @@ STATICFILES_DIRS = [("vendor/chart.js", NODE_MODULES / "chart.js" / "dist")]
 WHITENOISE_USE_FINDERS = True
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
-USE_I18N = True
+USE_I18N = False  # English only: translation machinery on every request is cost for nothing
 USE_TZ = True
 
 # --- Observability --------------------------------------------------------------------------------
