@@ -1,8 +1,11 @@
 """The pure helpers of the benchmarks (bench/) and of the load tests' thresholds (loadtest/slo.py)."""
+import dataclasses
+import os
+
 import pytest
 import yaml
 
-from bench import capacity, migration_output, procstat, queries, request_path, sampling, table, waves
+from bench import capacity, migration_output, procstat, queries, request_path, sampling, servercpu, table, waves
 from bench.__main__ import parse_args
 from loadtest.profiles import PROFILES, Thresholds
 from loadtest.slo import Entry, broken, p95_ms
@@ -299,23 +302,50 @@ def test_request_path_rows_judge_every_target():
     results[("trivial page", "hello")] = [result(2000.0)]
     rows = request_path.rows(results, {"light": result(50.0, p95=12.0)})
     verdicts = {row.label: row.verdict for row in rows}
-    assert verdicts["1. trivial page: Tenantry / plain"] == "PASS"  # 0.9x >= 0.8x
+    assert verdicts["1. trivial page: Tenantry / plain"] == "PASS"  # 0.9x >= 0.9x
+    assert verdicts["1. tenant home: Tenantry / plain"] == "PASS"  # 0.9x >= 0.85x
     assert verdicts["1. warm dashboard: Tenantry / plain"] == "info"  # no target for that page
+    assert verdicts["1. warm dashboard: Tenantry / stock"] == "PASS"  # 3x >= 1.5x
+    assert verdicts["1. trivial page: Tenantry / stock"] == "info"
     assert verdicts["2. Tenantry trivial page / bare WSGI"] == "PASS"  # 45 % >= 40 %
     assert verdicts["1. warm dashboard p95, 1 user (light load)"] == "PASS"
     assert "1-2. failed requests while measuring" not in verdicts
-    results[("one-query page", "stock")] = [result(300.0, failures=3)]
+    results[("tenant home", "stock")] = [result(300.0, failures=3)]
     assert request_path.rows(results, {"light": result(50.0, p95=60.0)})[-1].verdict == "MISS"
 
 
 def test_capacity_rows_fail_the_cache_figure_when_the_load_step_never_ran():
     load = PROFILES["load"].users
     steps = [capacity.Step(25, 500, 0, 50.0, 80.0, 0.5), capacity.Step(load, 900, 0, 90.0, 150.0, 0.97)]
-    cache, users = capacity.rows(steps)
-    assert (cache.verdict, users.verdict) == ("PASS", "MISS")  # 97 % hits; 100 users is not 1,000
+    cpu, cache, users = capacity.rows(steps)
+    assert cpu.verdict == "FAILED"  # no CPU figure is no pass
+    assert (cache.verdict, users.verdict) == ("PASS", "MISS")  # 97 % hits; 100 users is not 150
     assert users.value.startswith(f"{load} ")
-    cache, users = capacity.rows(steps[:1])
-    assert (cache.verdict, users.verdict) == ("FAILED", "MISS")
+    cpu, cache, users = capacity.rows(steps[:1])
+    assert (cpu.verdict, cache.verdict, users.verdict) == ("FAILED", "FAILED", "MISS")
+
+
+def test_capacity_judges_server_cpu_per_request_at_the_load_profile():
+    load = PROFILES["load"].users
+    window = servercpu.breakdown(before={"web": 1.0, "PostgreSQL": 2.0, "PgBouncer": 0.0, "Redis": 0.0, "Locust": 0.0},
+                                 after={"web": 6.0, "PostgreSQL": 3.0, "PgBouncer": 0.5, "Redis": 0.5, "Locust": 2.0},
+                                 wall_seconds=10.0, rps=100.0)  # 7 server CPU-seconds for 1,000 requests
+    cpu, per_second, *_ = capacity.rows([capacity.Step(load, 1000, 0, 100.0, 150.0, 0.98, window)])
+    assert cpu.verdict == "PASS" and cpu.value.startswith("7.0 ms (web 5.0, PostgreSQL 1.0, PgBouncer 0.5")
+    assert per_second.value.startswith("143 ")  # 1,000 requests / 7 s
+    assert f"{2 / (10 * os.cpu_count()):.0%} of the machine" in per_second.value  # 2 CPU-s in 10 s
+    slower = dataclasses.replace(window, cpu_seconds={**window.cpu_seconds, "web": 6.0})
+    cpu, *_ = capacity.rows([capacity.Step(load, 1000, 0, 100.0, 150.0, 0.98, slower)])
+    assert cpu.verdict == "MISS"  # 8 ms > 7.7 ms
+
+
+def test_server_cpu_counts_a_tree_with_its_exited_children():
+    line = "4242 (gunicorn: worker [x)]) S 1 2 3 4 5 6 7 8 9 10 100 20 7 3 20 0 1 0"
+    assert servercpu.tree_ticks(line) == 130  # utime 100 + stime 20 + cutime 7 + cstime 3
+    with pytest.raises(ValueError, match="no requests"):
+        servercpu.breakdown({}, {}, wall_seconds=5.0, rps=0.0)
+    with pytest.raises(ValueError, match="Locust"):
+        servercpu.breakdown({"web": 0.0}, {"web": 1.0}, wall_seconds=5.0, rps=10.0)
 
 
 def test_queries_rows_leave_the_transaction_out_of_the_count():
