@@ -3,7 +3,7 @@ PYTHON ?= python3
 PLATFORM = PYTHONPATH=devenv $(PYTHON) -m localplatform
 PYTEST = .venv/bin/pytest
 
-.PHONY: up down status clean deps lint test test-unit bench chaos pitr-drill loadtest cluster cluster-build cluster-down cluster-bench cluster-chaos
+.PHONY: up down status clean deps lint test test-unit bench profile chaos pitr-drill loadtest cluster cluster-build cluster-down cluster-bench cluster-chaos
 
 up: ## Install what is missing and start the whole platform on 127.0.0.1
 	$(PLATFORM) up
@@ -37,6 +37,9 @@ lint: ## ruff over every Python file of the project
 
 bench: deps ## One table: request path vs stock django-tenants and plain Django, provisioning, queries, capacity (< 15 min)
 	.venv/bin/python -m bench $(BENCH_ARGS)
+
+profile: deps ## Where a request's CPU goes under the load profile: flame graph and top statements in .local/profile/ (~1 min)
+	.venv/bin/python -m bench.profile
 
 cluster-bench: deps ## Tenant home page through Traefik -> web pods beside make up's gunicorn (needs both up; ~1 min)
 	.venv/bin/python -m bench.ingress_path

@@ -11,6 +11,8 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,10 +81,12 @@ def server_roots(stack: Stack) -> dict[str, int]:
     return roots
 
 
-def run_step(stack: Stack, users: int, seconds: float, accounts: list[dict], report_dir: Path) -> Step:
+def run_step(stack: Stack, users: int, seconds: float, accounts: list[dict], report_dir: Path,
+             during: Callable[[], AbstractContextManager] = nullcontext) -> Step:
     """One Locust run with accounts no earlier step used (a log-out there ended their session);
     statistics are reset once every user has started (--reset-stats), and the servers' CPU is read
-    over the same window: from the end of the ramp to the end of the run."""
+    over the same window: from the end of the ramp to the end of the run. `during()` is entered for
+    that window (make profile records there)."""
     prepared = write_prepared(accounts, report_dir / f"users-{users}-accounts.json")
     argv = [str(Path(sys.executable).with_name("locust")), "-f", str(config.ROOT / "loadtest" / "locustfile.py"),
             "--headless", "--only-summary", "--host", f"http://{config.HOST}:{stack.port('tenantry')}",
@@ -97,9 +101,10 @@ def run_step(stack: Stack, users: int, seconds: float, accounts: list[dict], rep
     try:
         roots["Locust"] = locust.pid
         time.sleep(RAMP_SECONDS)
-        before, began = servercpu.sample(roots), time.monotonic()
-        time.sleep(seconds)
-        after, wall = servercpu.sample(roots), time.monotonic() - began
+        with during():
+            before, began = servercpu.sample(roots), time.monotonic()
+            time.sleep(seconds)
+            after, wall = servercpu.sample(roots), time.monotonic() - began
         stdout, stderr = locust.communicate(timeout=RAMP_SECONDS + seconds + 90)
     finally:
         if locust.poll() is None:

@@ -6,14 +6,13 @@ Django is configured like the operator (direct connection, `app_env(db, pooled=F
 interleaved pair by pair, alternating which goes first, so drift in machine load hits both paths
 alike; one untimed warm-up pair pays for the imports, the migration loader and the first connection.
 """
-import os
 import statistics
 import time
 from dataclasses import dataclass
 
 from bench.runner import Run, close_django_connections
 from bench.table import percentile
-from localplatform.components import app_env
+from bench.webstack import setup_django
 
 SCHEMAS_PER_PATH = 10
 LABEL = "3. provisioning:"  # the issue's section 3, this module's figures and bench.provisioning's
@@ -58,18 +57,11 @@ def measure_schemas(count: int, prefix: str) -> SchemaTimes:
     return times
 
 
-def figure_schemas(run: Run, redis_url: str | None = None) -> None:
-    """Also sets Django up in this process for the bench database (`redis_url`: another Redis), which
-    the web figures use after it."""
-    # Before django.setup(): the operator's settings, on the primary alone (the queries figure counts
-    # what a view sends there); another Redis replaces the Sentinels' one.
-    os.environ.update({**app_env(run.db, pooled=False), "TENANTRY_DATABASE_REPLICA_URL": "",
-                       **({"REDIS_URL": redis_url, "REDIS_SENTINELS": ""} if redis_url else {})})
-
+def figure_schemas(run: Run, redis_url: str) -> None:
+    """Also sets Django up in this process for the bench database and the bench's Redis, which the
+    web figures use after it."""
     def measure() -> SchemaTimes:
-        import django
-
-        django.setup()
+        setup_django(run.db, redis_url)
         return measure_schemas(SCHEMAS_PER_PATH, f"t_bench_{run.hex}")
 
     try:

@@ -8,11 +8,12 @@ process for the bench database (bench/__main__.py does it) with the private Redi
 """
 import dataclasses
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from localplatform import config
-from localplatform.components import Component, pgbouncer, redis, venv_bin, web
+from localplatform.components import Component, app_env, pgbouncer, redis, venv_bin, web
 from localplatform.proc import service_dir
 from localplatform.stack import discard, start_all
 from testkit.browser import Browser
@@ -56,6 +57,16 @@ class Stack:
         return [*self.servers.values(), *self.pgbouncers.values(), *([self.redis] if self.redis else [])]
 
 
+def setup_django(db: str, redis_url: str) -> None:
+    """Django in this process for `db`: the operator's settings, on the primary alone (the queries
+    figure counts what a view sends there), with `redis_url` in place of the Sentinels' Redis."""
+    import django
+
+    os.environ.update({**app_env(db, pooled=False), "TENANTRY_DATABASE_REPLICA_URL": "",
+                       "REDIS_URL": redis_url, "REDIS_SENTINELS": ""})
+    django.setup()
+
+
 def start_backing(stack: Stack) -> None:
     stack.redis = redis(name=f"redis-bench-{stack.hex}", port=free_port())
     servers = {"shared": "postgres", "stock": "postgres", "replica": "postgres-replica"}
@@ -90,9 +101,9 @@ def prepare_tenant(stack: Stack) -> None:
 def prepare_accounts(stack: Stack, count: int) -> list[dict]:
     """`count` members, each with a session and an API token, for loadtest's --prepared-users.
 
-    Hundreds of Locust users signing up would measure PBKDF2 (about 0.3 s of CPU each), not the
-    request path; people already signed in are the common case anyway. They share one password hash
-    (one hashing for all), so the scenario's log-out/log-in still works.
+    Hundreds of Locust users signing up would measure password hashing, not the request path; people
+    already signed in are the common case anyway. They share one password hash (one hashing for
+    all), so the scenario's log-out/log-in still works.
     """
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.sessions.backends.cache import SessionStore

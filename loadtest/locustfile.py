@@ -197,7 +197,7 @@ class Member(TenantUser):
 
     @task(1)
     def log_out_and_in(self) -> None:
-        """Rare, as in life: each log-in costs about 0.3 s of CPU for password hashing (PBKDF2), so at
+        """Rare, as in life: each log-in costs tens of milliseconds of CPU for password hashing, so at
         the rate of page views it would measure the hasher rather than the request path."""
         self.call("GET", "/dashboard/", "dashboard")  # where the log-out button is
         self.post_form("/accounts/logout/", "log out", {})

@@ -353,3 +353,15 @@ def test_queries_rows_leave_the_transaction_out_of_the_count():
     assert row.value.startswith("2 (5 statements") and row.verdict == "PASS"
     (row,) = queries.rows([("dashboard", ["SELECT"] * 6)])
     assert row.verdict == "MISS" and "no transaction" in row.value
+
+
+def test_profile_counts_only_the_statements_that_ran_in_its_window():
+    from bench.profile import Statement, statements_between, statements_report
+
+    before = {1: Statement("SELECT a", 10, 1.0, 10), 2: Statement("SELECT b", 5, 0.5, 5)}
+    after = {1: Statement("SELECT a", 30, 1.5, 30), 2: Statement("SELECT b", 5, 0.5, 5),
+             3: Statement("UPDATE c", 4, 2.0, 4)}
+    ran = statements_between(before, after)
+    assert [(s.query, s.calls) for s in ran] == [("UPDATE c", 4), ("SELECT a", 20)]  # b did not run; most time first
+    assert statements_report(ran, requests=8).startswith("24 statements in 2.50 s of execution for 8 requests: "
+                                                         "3.00 statements and 312.50 ms per request")
