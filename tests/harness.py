@@ -99,6 +99,21 @@ class App:
         finally:
             conn.close()
 
+    def served(self, host: str, status: int, timeout: float = 5) -> tuple[int, dict, str]:
+        """The first answer with `status` at `host`, waiting up to `timeout` s: a worker sees a tenant
+        change within tenantry.tenancy.routing.GENERATION_SECONDS of the invalidation, not at once."""
+        answers = []
+
+        def answered() -> bool:
+            answers.append(self.get(host))
+            return answers[-1][0] == status
+
+        try:
+            polling.wait_for(answered, f"{host} answering {status}", timeout, every=0.05)
+        except polling.TimedOut as err:
+            raise AssertionError(f"{err}; last answer {answers[-1][0] if answers else None}") from None
+        return answers[-1]
+
     def kubectl(self, *args: str, input: str | None = None) -> str:
         return kubectl("-n", self.namespace, *args, input=input)
 

@@ -70,7 +70,7 @@ def test_deletion_follows_the_deletion_policy(app):
         app.wait_ready(name)
 
     app.kubectl("delete", "tenant", kept, dropped, "--timeout=60s")
-    assert app.get(f"{kept}.localhost")[0] == 404
+    app.served(f"{kept}.localhost", 404)
     assert schema_exists(app.db_name, "t_" + kept.replace("-", "_"))
     dropped_schema = "t_" + dropped.replace("-", "_")
     assert not schema_exists(app.db_name, dropped_schema)

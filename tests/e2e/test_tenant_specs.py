@@ -126,8 +126,8 @@ def test_changing_domains_moves_the_tenant_without_touching_others(app, bystande
     app.kubectl("patch", "tenant", name, "--type=merge", "-p", moved)
     app.wait_for(lambda: app.tenant(name)["metadata"]["generation"] == 2 and app.is_ready(name),
                  what="generation 2 Ready")
-    assert app.get(f"new-{name}.localhost")[0] == 200
-    assert app.get(f"{name}.localhost")[0] == 404
+    app.served(f"new-{name}.localhost", 200)
+    app.served(f"{name}.localhost", 404)
     ingress = json.loads(app.kubectl("get", "ingress", f"tenant-{name}", "-o", "json"))
     assert [rule["host"] for rule in ingress["spec"]["rules"]] == [f"new-{name}.localhost"]
     assert app.get(f"{bystander[0]}.localhost")[0] == 200
@@ -139,14 +139,14 @@ def test_suspending_answers_503_and_suspends_backups_and_resuming_undoes_it(app)
     app.wait_ready(name)
     app.kubectl("patch", "tenant", name, "--type=merge", "-p", '{"spec": {"suspended": true}}')
     app.wait_for(lambda: app.tenant(name).get("status", {}).get("phase") == "Suspended", what="Suspended")
-    status, headers, _ = app.get(f"{name}.localhost")
-    assert status == 503 and "Retry-After" in headers
+    _, headers, _ = app.served(f"{name}.localhost", 503)
+    assert "Retry-After" in headers
     cronjob = json.loads(app.kubectl("get", "cronjob", f"tenant-{name}-backup", "-o", "json"))
     assert cronjob["spec"]["suspend"] is True
 
     app.kubectl("patch", "tenant", name, "--type=merge", "-p", '{"spec": {"suspended": false}}')
     app.wait_for(lambda: app.tenant(name).get("status", {}).get("phase") == "Ready", what="Ready again")
-    assert app.get(f"{name}.localhost")[0] == 200
+    app.served(f"{name}.localhost", 200)
 
 
 def test_with_the_webhook_down_the_operator_refuses_the_same_specs(app):

@@ -86,3 +86,28 @@ def test_an_unknown_path_at_a_tenant_gets_the_404_page(web_app):
     host, _ = make_tenant()
     status, _, page = web_app.get(host, "/no/such/page/")
     assert status == 404 and "Not found" in page and "Traceback" not in page
+
+
+def test_a_worker_reads_the_routing_generation_at_most_every_interval(database, monkeypatch):
+    """Another process's invalidation (a bump in Redis, no forget() here) is seen once this process's
+    copy of the generation is GENERATION_SECONDS old, not before; this process's own at once."""
+    from django.core.cache import caches
+
+    from tenantry.core import versions
+    from tenantry.tenancy import routing
+    from tenantry.tenancy.models import Tenant
+
+    made = new_tenant()
+    monkeypatch.setattr(routing, "GENERATION_SECONDS", 3600)
+    routing.invalidate()  # this process's copy forgotten: the next lookup reads Redis
+    assert routing.tenant_for_host(made.host).state == Tenant.State.ACTIVE
+    Tenant.objects.filter(pk=made.tenant.pk).update(state=Tenant.State.SUSPENDED)
+    versions.bump(caches["platform"], routing.GENERATION_KEY)  # as the operator's process does
+    assert routing.tenant_for_host(made.host).state == Tenant.State.ACTIVE  # inside the interval
+    monkeypatch.setattr(routing, "GENERATION_SECONDS", 0)
+    assert routing.tenant_for_host(made.host).suspended  # past it
+
+    monkeypatch.setattr(routing, "GENERATION_SECONDS", 3600)
+    Tenant.objects.filter(pk=made.tenant.pk).update(state=Tenant.State.ACTIVE)
+    routing.invalidate()
+    assert routing.tenant_for_host(made.host).state == Tenant.State.ACTIVE  # at once in this process
