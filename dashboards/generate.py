@@ -188,7 +188,8 @@ def _yes_no(panel: dict, alarming: str) -> dict:
 
 def data_tier() -> dict:
     return g.dashboard("tenantry-data-tier", "Tenantry / Data tier",
-                       "PgBouncer pools, PostgreSQL connections and schemas, replication, Redis memory and hit ratio", [
+                       "PgBouncer pools, PostgreSQL connections, schemas and statements, replication, Redis memory "
+                       "and hit ratio", [
         ("PgBouncer", [
             g.timeseries("Clients by pool", "Client connections per database, linked to a server connection.",
                          g.target("sum by (database) (pgbouncer_pools_client_active_connections)", "{{database}}"),
@@ -216,6 +217,17 @@ def data_tier() -> dict:
             g.timeseries("Database size", "Size of each application database.",
                          g.target('max by (datname) (pg_database_size_bytes{datname!~"postgres|template.*"})',
                                   "{{datname}}"), unit="bytes"),
+        ]),
+        ("Statements", [
+            g.timeseries("Statements by time", "The ten statements of the database that spent the most time "
+                         "executing, in seconds per second, from pg_stat_statements (constants replaced by "
+                         "placeholders; the exporter reads the top 20 by total time).",
+                         g.target(f"topk(10, {q.sum_rate(q.STATEMENT_SECONDS, by='queryid, query')})", "{{query}}"),
+                         unit="s"),
+            g.timeseries("Statements by calls", "The ten statements executed most often, in calls per second, "
+                         "among the exporter's top 20 by total time.",
+                         g.target(f"topk(10, {q.sum_rate(q.STATEMENT_CALLS, by='queryid, query')})", "{{query}}"),
+                         unit="ops"),
         ]),
         ("Replication", [
             g.stat("Replicas streaming", "Streaming replicas connected to the primary; the TenantryReplicaDown "

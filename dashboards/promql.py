@@ -4,8 +4,9 @@ PgBouncer exporters' names) kept in one place, as kubernetes-mixin does.
 Metric names are the agreed ones: django-prometheus and `tenantry_*` families from the web pods,
 `tenantry_operator_*` from the operator, Debian's postgres and redis exporters (pg_*, redis_*),
 prometheus-community's pgbouncer_exporter names (pgbouncer_*: the chart's sidecar, and the local
-platform's localplatform/pgbouncer_exporter.py) and `tenantry_schemas_count` and the replication
-families (`tenantry_replication_*`, `tenantry_replicas_streaming`) from postgres-exporter-queries.yaml.
+platform's localplatform/pgbouncer_exporter.py) and `tenantry_schemas_count`, the replication
+families (`tenantry_replication_*`, `tenantry_replicas_streaming`) and the statements
+(`tenantry_statements_*`) from postgres-exporter-queries.yaml.
 """
 
 # The latency SLO: this share of requests is served within LATENCY_SLO_SECONDS (a bucket boundary of
@@ -31,6 +32,10 @@ REPLICA_LAG_BYTES = "tenantry_replication_replay_lag_bytes"
 REPLICAS_STREAMING = "tenantry_replicas_streaming"
 SLOT_ACTIVE = "tenantry_replication_slot_active"
 SLOT_RETAINED_BYTES = "tenantry_replication_slot_retained_bytes"
+# pg_stat_statements' top statements of a database by total time (postgres-exporter-queries.yaml),
+# counters labelled by queryid and the statement's first characters (query).
+STATEMENT_SECONDS = "tenantry_statements_seconds"
+STATEMENT_CALLS = "tenantry_statements_calls"
 
 def rate(metric: str, selector: str = "", window: str = "$__rate_interval") -> str:
     return f"rate({metric}{{{selector}}}[{window}])" if selector else f"rate({metric}[{window}])"

@@ -84,6 +84,11 @@ def accepting_connections(port: int, host: str = config.HOST) -> bool:
                           check=False).returncode == 0
 
 
+# Loaded at server start only: a running server takes a changed list on its next restart.
+# pg_stat_statements keeps the statement profile the exporter's `tenantry_statements` query reads.
+PRELOAD_LIBRARIES = ("pg_stat_statements",)
+
+
 def postgres_argv(name: str, port: int, listen: tuple[str, ...] = (config.HOST,),
                   options: tuple[str, ...] = ()) -> list[str]:
     """The server's command line for the cluster under .local/<name>; `options` adds `-c` settings
@@ -92,7 +97,8 @@ def postgres_argv(name: str, port: int, listen: tuple[str, ...] = (config.HOST,)
             "-c", f"listen_addresses={','.join(listen)}",
             "-c", f"unix_socket_directories={pg_socket(name)}",
             "-c", "max_connections=300", "-c", "shared_buffers=256MB",
-            "-c", "log_min_duration_statement=1000", *options]
+            "-c", "log_min_duration_statement=1000",
+            "-c", f"shared_preload_libraries={','.join(PRELOAD_LIBRARIES)}", *options]
 
 
 def postgres(name: str = "postgres", port: int = config.PORTS["postgres"],
@@ -117,7 +123,9 @@ def psql_admin(sql: str, db: str = "postgres", name: str = "postgres", port: int
 
 
 def bootstrap_database(name: str = "postgres", port: int = config.PORTS["postgres"]) -> None:
-    """The application role and database; CREATEDB lets the test suite make its own databases."""
+    """The application role and database; CREATEDB lets the test suite make its own databases.
+    pg_stat_statements goes into template1, so every database made later (test runs', benchmarks')
+    has it, and into the platform's, which may predate that. Only a superuser may create it."""
     user, password = config.DB_USER, config.DB_PASSWORD
 
     def admin(sql: str) -> str:
@@ -131,6 +139,8 @@ def bootstrap_database(name: str = "postgres", port: int = config.PORTS["postgre
     admin(f"ALTER ROLE {user} SET search_path = public")
     if not admin(f"SELECT 1 FROM pg_database WHERE datname = '{config.DB_NAME}'").strip():
         admin(f"CREATE DATABASE {config.DB_NAME} OWNER {user}")
+    for db in ("template1", config.DB_NAME):
+        psql_admin("CREATE EXTENSION IF NOT EXISTS pg_stat_statements", db=db, name=name, port=port)
 
 
 # --- PgBouncer ----------------------------------------------------------------------------------

@@ -133,3 +133,17 @@ def test_every_alert_has_a_severity_and_a_runbook_section():
         assert base.endswith("/docs/runbooks.md") and anchor == rule["alert"].lower(), rule["alert"]
         assert anchor in headings, f"docs/runbooks.md has no `## {rule['alert']}` section"
         assert rule["annotations"]["summary"] and rule["annotations"]["description"], rule["alert"]
+
+
+def test_the_data_tier_ranks_statements_by_time_and_calls_from_exported_counters():
+    queries = yaml.safe_load((DASHBOARDS / "postgres-exporter-queries.yaml").read_text())
+    counters = {f"{name}_{column}" for name, query in queries.items() for metric in query["metrics"]
+                for column, spec in metric.items() if spec["usage"] == "COUNTER"}
+    dashboard = FILES["data-tier"]
+    assert "Statements" in {p["title"] for p in dashboard["panels"] if p["type"] == "row"}
+    ranked = {p["title"]: p["targets"][0]["expr"] for p in _panels(dashboard) if p["title"].startswith("Statements")}
+    assert set(ranked) == {"Statements by time", "Statements by calls"}
+    for title, expr in ranked.items():
+        [metric] = set(re.findall(r"tenantry_statements_\w+", expr))
+        assert metric in counters, f"{title}: {metric} is not a counter of postgres-exporter-queries.yaml"
+        assert expr.startswith("topk(10, ") and f"rate({metric}[" in expr, f"{title}: {expr}"

@@ -1,8 +1,9 @@
-"""The pure parts of the local platform: Go module files, version flags, PgBouncer config."""
+"""The pure parts of the local platform: Go module files, version flags, PostgreSQL's and PgBouncer's
+config."""
 from pathlib import Path
 
 from localplatform import gotools
-from localplatform.components import pgbouncer_ini
+from localplatform.components import pgbouncer_ini, postgres_argv
 
 KUBERNETES_GO_MOD = """module k8s.io/kubernetes
 require (
@@ -39,3 +40,10 @@ def test_pgbouncer_pools_by_transaction():
     assert "pool_mode = transaction" in ini
     assert "* = host=127.0.0.1 port=15432" in ini
     assert "listen_addr = 127.0.0.1" in ini
+
+
+def test_postgres_preloads_pg_stat_statements_beside_the_callers_settings():
+    argv = postgres_argv("postgres", 15432, options=("-c", "hot_standby=on"))
+    settings = dict(value.split("=", 1) for flag, value in zip(argv, argv[1:], strict=False) if flag == "-c")
+    assert settings["shared_preload_libraries"] == "pg_stat_statements"
+    assert settings["hot_standby"] == "on"
