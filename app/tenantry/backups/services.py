@@ -59,7 +59,7 @@ def backup_schema(schema: str, directory: Path) -> Manifest:
 
 def backup_all(directory: Path) -> Manifest:
     """pg_dump of the whole database (public, the template and every tenant) to <directory>/_all/;
-    the manifest's tables are `schema.table`. Restored with `pg_restore -d <empty database>`."""
+    the manifest's tables are `schema.table`. docs/backups.md says how to restore it (extensions need care)."""
     def every_schema(conn: psycopg.Connection) -> dict[str, digests.TableDigest]:
         schemas = [row[0] for row in conn.execute(
             "SELECT nspname FROM pg_namespace WHERE nspname NOT LIKE 'pg\\_%' AND nspname <> 'information_schema' "

@@ -7,7 +7,8 @@ from tenantry.backups.services import BackupError, backup_all, verify_backup
 
 class Command(BaseCommand):
     help = ("pg_dump of the whole database (every schema) to <dir>/_all/, with a manifest of every table's "
-            "row count and checksum; restore it with `pg_restore -d <empty database>`.")
+            "row count and checksum; docs/backups.md says how to restore it (as the app's role, without the "
+            "extension entries).")
 
     def add_arguments(self, parser):
         parser.add_argument("--dir", required=True, type=Path, help="backup root")
