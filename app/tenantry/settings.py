@@ -60,9 +60,10 @@ TENANT_DOMAIN_MODEL = "tenancy.Domain"
 DATABASE_ROUTERS = ["tenantry.db.replica.ReplicaRouter", "django_tenants.routers.TenantSyncRouter"]
 
 MIDDLEWARE = [
-    # django-prometheus' pair wraps everything else; request logs, tenant metrics and Server-Timing
-    # come after the health checks (no log line per probe) and before routing (so they time it).
-    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    # django-prometheus' pair (only the families read: observability/prometheus_middleware.py) wraps
+    # everything else; request logs, tenant metrics and Server-Timing come after the health checks
+    # (no log line per probe) and before routing (so they time it).
+    "tenantry.observability.prometheus_middleware.RequestsBefore",
     "tenantry.core.middleware.HealthCheckMiddleware",
     "tenantry.observability.middleware.RequestObservabilityMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -76,7 +77,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "django_prometheus.middleware.PrometheusAfterMiddleware",
+    "tenantry.observability.prometheus_middleware.RequestsAfter",
 ]
 
 ROOT_URLCONF = "tenantry.urls"
