@@ -75,6 +75,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "tenantry.dashboard.middleware.FiguresPinMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "tenantry.observability.prometheus_middleware.RequestsAfter",
@@ -144,6 +145,7 @@ if env.string("TENANTRY_DATABASE_REPLICA_URL", ""):
         "RECONNECT_SECONDS": 0,
     }
 TENANTRY_REPLICA_MAX_LAG_SECONDS = env.integer("TENANTRY_REPLICA_MAX_LAG_SECONDS", 5)
+TENANTRY_FIGURES_FRESH_SECONDS = env.integer("TENANTRY_FIGURES_FRESH_SECONDS", 5)  # tenantry.dashboard.cache
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # What django-tenants' backend (and so ours) builds on: django-prometheus' PostgreSQL backend, which
 # counts and times every query (django_db_*).

@@ -5,19 +5,18 @@ from django.utils import timezone
 from django.views.decorators.http import require_safe
 
 from tenantry.dashboard import export, selectors
+from tenantry.dashboard.cache import home_figures
 from tenantry.db.replica import replica_reads
-from tenantry.projects.selectors import recent_projects
-
-RECENT_PROJECTS = 5
 
 
 @login_required
 @require_safe
 @replica_reads
 def home(request):
+    figures, mine = home_figures(request.session, request.user.pk, selectors.home, selectors.own_projects)
     return render(request, "dashboard/home.html", {
-        "kpis": selectors.kpis(request.user.pk),
-        "recent": recent_projects(RECENT_PROJECTS),
+        "kpis": {**figures["kpis"], "mine": mine},
+        "recent": figures["recent"],
         "export_limit": export.EXPORT_ROW_LIMIT,
     })
 
