@@ -1,15 +1,16 @@
 """Who may use a tenant's API: its members, at its own host.
 
 Tokens are per user and users are platform-wide, so a valid token says nothing about the tenant
-whose host the request came to; the Membership row does. The role is looked up once per request
-and kept on the request (views such as /me/ read it again), never across requests, so a removed
-member is refused on their very next call. Writes also need a live subscription, as on the web
-pages (tenantry.billing.guards): the API is no way around paying.
+whose host the request came to; the Membership row does. The role comes from the identity cache
+(tenantry.accounts.identity), which a change to the membership invalidates at its commit, so a removed
+member is refused on their very next call; it is kept on the request too, as views such as /me/ read
+it again. Writes also need a live subscription, as on the web pages (tenantry.billing.guards): the
+API is no way around paying.
 """
 from rest_framework import exceptions, status
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
-from tenantry.accounts.selectors import role_of
+from tenantry.accounts import identity
 from tenantry.billing.guards import NO_SUBSCRIPTION
 from tenantry.billing.selectors import live_subscription_for
 
@@ -24,7 +25,7 @@ def tenant_role(request) -> str | None:
     key = (request.user.pk, tenant.id)
     cached = getattr(request, _ROLE_ATTRIBUTE, None)
     if cached is None or cached[0] != key:
-        cached = (key, role_of(request.user.pk, tenant.id))
+        cached = (key, identity.role(request.user.pk, tenant.id))
         setattr(request, _ROLE_ATTRIBUTE, cached)
     return cached[1]
 

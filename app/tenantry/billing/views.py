@@ -5,8 +5,8 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from tenantry.accounts import identity
 from tenantry.accounts.models import Membership
-from tenantry.accounts.selectors import role_of
 from tenantry.billing import selectors, services
 from tenantry.billing.models import Plan
 
@@ -15,7 +15,7 @@ WORKSPACE = "workspace"
 
 
 def _manages_workspace(request) -> bool:
-    return role_of(request.user.pk, request.tenant.id) in MANAGERS
+    return identity.role(request.user.pk, request.tenant.id) in MANAGERS
 
 
 @login_required
