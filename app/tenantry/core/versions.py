@@ -23,8 +23,11 @@ def current(cache: BaseCache, key: str) -> int:
     """The version under which entries for `key` are filed now."""
     value = cache.get(key)
     if value is None:
-        cache.add(key, _start(), timeout=None)  # add: of two starters, the first one wins
+        start = _start()
+        cache.add(key, start, timeout=None)  # add: of two starters, the first one wins
         value = cache.get(key)
+        if value is None:  # evicted again at once: a start nobody filed under yet is still safe
+            return start
     return value
 
 
