@@ -5,6 +5,7 @@ import uuid
 
 import pytest
 from django.conf import settings
+from django.contrib.auth.hashers import check_password, make_password
 from django.core import mail
 from django.test.utils import override_settings
 from django.urls import reverse
@@ -134,6 +135,21 @@ def test_log_in_works_only_at_tenants_the_user_belongs_to_with_one_generic_error
     errors = [response.context["form"].non_field_errors() for response in (elsewhere, wrong_password, unknown)]
     assert all(response.status_code == 200 for response in (elsewhere, wrong_password, unknown))
     assert errors == [["That email and password do not match an account of this workspace."]] * 3
+
+
+def test_passwords_are_hashed_with_argon2id_and_older_hashes_upgraded_at_log_in(tenant):
+    user = tenant.user()
+    assert user.password.startswith("argon2$argon2id$v=19$m=19456,t=2,p=1$")  # OWASP's minimum, from settings
+    user.password = make_password(HARNESS_PASSWORD, hasher="pbkdf2_sha256")  # as stored before Argon2id
+    user.save(update_fields=["password"])
+
+    assert log_in(tenant.client(), user.email, HARNESS_PASSWORD).status_code == 302
+    user.refresh_from_db()
+    assert user.password.startswith("argon2$argon2id$") and check_password(HARNESS_PASSWORD, user.password)
+    with override_settings(TENANTRY_ARGON2_TIME_COST=3):  # a raised cost reaches stored hashes the same way
+        assert log_in(tenant.client(), user.email, HARNESS_PASSWORD).status_code == 302
+        user.refresh_from_db()
+        assert ",t=3," in user.password
 
 
 def test_log_out_takes_a_post_only(tenant):
