@@ -162,6 +162,17 @@ def test_another_tenants_project_id_is_a_404_and_changes_nothing_there(tenant, o
     assert client.get(f"/projects/{own.pk}/").status_code == 200
 
 
+def test_a_row_shows_link_status_owner_and_day_on_the_list_and_the_dashboard(tenant):
+    client, user = tenant.logged_in_client()
+    with tenant_context(tenant.tenant):
+        project = create_project(owner=user, name="Kiln <3", status=Project.Status.ON_HOLD)
+    expected = (f'<td><a href="/projects/{project.pk}/">Kiln &lt;3</a></td>\n'
+                '  <td><span class="status status-on_hold">On Hold</span></td>\n'
+                f'  <td>{user.email}</td>\n  <td>{project.created_at:%Y-%m-%d}</td>')
+    assert expected in client.get("/projects/").content.decode()
+    assert expected in client.get("/dashboard/").content.decode()
+
+
 def test_list_and_detail_run_a_bounded_number_of_queries(tenant):
     client, user = tenant.logged_in_client()
     others = [tenant.user() for _ in range(3)]

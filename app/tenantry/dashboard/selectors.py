@@ -4,13 +4,12 @@ from datetime import date, datetime, time, timedelta
 
 from django.db.models import Count, Q
 from django.db.models.functions import TruncWeek
-from django.urls import reverse
 from django.utils import timezone
 
 from tenantry.dashboard.cache import cached
 from tenantry.dashboard.series import week_start, zero_filled_weeks
 from tenantry.projects.models import Project
-from tenantry.projects.selectors import recent_projects
+from tenantry.projects.selectors import recent_rows
 
 RECENT_DAYS = 30
 RECENT_PROJECTS = 5
@@ -21,7 +20,7 @@ EXPORT_COLUMNS = ("name", "status", "owner__email", "created_at", "updated_at")
 def home() -> dict:
     """What the home page shows every member alike: the KPIs and the newest projects, as plain rows
     so that the cached entry renders without a query and unpickles whatever the models become."""
-    return {"kpis": _tenant_kpis(), "recent": [_row(project) for project in recent_projects(RECENT_PROJECTS)]}
+    return {"kpis": _tenant_kpis(), "recent": recent_rows(RECENT_PROJECTS)}
 
 
 def _tenant_kpis() -> dict[str, int]:
@@ -32,12 +31,6 @@ def _tenant_kpis() -> dict[str, int]:
         done=Count("pk", filter=Q(status=Project.Status.DONE)),
         recent=Count("pk", filter=Q(created_at__gte=since)),
     )
-
-
-def _row(project: Project) -> dict:
-    return {"name": project.name, "status": project.status, "status_label": project.get_status_display(),
-            "owner": project.owner.email, "created": timezone.localdate(project.created_at),
-            "url": reverse("projects:detail", args=[project.pk])}
 
 
 def own_projects(user_id: int) -> int:

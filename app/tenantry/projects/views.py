@@ -27,7 +27,8 @@ def _posted(request):
 def project_list(request):
     filter_form = ProjectFilterForm(request.GET)
     page = Paginator(selectors.project_list(**filter_form.filters()), PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "projects/project_list.html", {"filter_form": filter_form, "page": page})
+    return render(request, "projects/project_list.html",
+                  {"filter_form": filter_form, "page": page, "rows": selectors.rows(page.object_list)})
 
 
 @subscription_required
