@@ -31,7 +31,7 @@ from tenantry.accounts import selectors
 from tenantry.accounts.models import Membership, User
 from tenantry.core import versions
 
-# Nothing ever reads an entry under an old version again; this is how long it takes up room in Redis.
+# How long an entry of a user nobody asks about any more takes up room in Redis.
 TTL_SECONDS = 3600
 
 
@@ -71,19 +71,21 @@ def _changed_here(user_id: int) -> bool:
 
 
 def _read(user_id: int, name: str, load):
-    """`load()`, through the entry `name` of the user under the user's current version. Entries are
-    1-tuples, so that an answer of None (no such user, not a member) is cached too: the cache backend
-    (django-prometheus') reads a stored None as a miss."""
+    """`load()`, through the user's entry `name` if it was filed under the user's current version.
+    The entry sits under a fixed key with its version beside the value, so the version and the
+    entry come back in one round trip; an entry of an older version is simply loaded again."""
     if _changed_here(user_id):
         return load()
     cache = _cache()
-    version = versions.current(cache, version_key(user_id))
-    key = f"identity:{user_id}:{name}"
-    entry = cache.get(key, version=version)
-    if entry is None:
-        entry = (load(),)
-        cache.set(key, entry, TTL_SECONDS, version=version)
-    return entry[0]
+    counter, key = version_key(user_id), f"identity:{user_id}:{name}"
+    found = cache.get_many([counter, key])
+    version = found.get(counter) or versions.current(cache, counter)
+    entry = found.get(key)
+    if entry is not None and entry[0] == version:
+        return entry[1]
+    value = load()
+    cache.set(key, (version, value), TTL_SECONDS)
+    return value
 
 
 def user(user_id: int) -> User | None:
