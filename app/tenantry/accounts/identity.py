@@ -22,7 +22,7 @@ refused. Keys name a digest of the token, never the token: keys show up in Redis
 import hashlib
 
 from django.core.cache import caches
-from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from rest_framework.authtoken.models import Token
@@ -52,29 +52,11 @@ def _pointer_key(token_key: str) -> str:
     return f"identity:token:{_digest(token_key)}"
 
 
-class _Bump:
-    """The bump of one user's version after the commit. A class, not a closure, so that a transaction
-    can tell from its pending on_commit callbacks whether it has changed that user."""
-
-    def __init__(self, user_id: int) -> None:
-        self.user_id = user_id
-
-    def __call__(self) -> None:
-        versions.bump(_cache(), version_key(self.user_id))
-
-
-def _changed_here(user_id: int) -> bool:
-    """Has the open transaction changed this user (and not rolled that back)? Django drops the
-    callbacks of a rolled-back savepoint, so this is exactly the uncommitted changes that still count."""
-    return any(isinstance(entry[1], _Bump) and entry[1].user_id == user_id
-               for entry in connections[DEFAULT_DB_ALIAS].run_on_commit)
-
-
 def _read(user_id: int, name: str, load):
     """`load()`, through the user's entry `name` if it was filed under the user's current version.
     The entry sits under a fixed key with its version beside the value, so the version and the
     entry come back in one round trip; an entry of an older version is simply loaded again."""
-    if _changed_here(user_id):
+    if versions.pending("platform", version_key(user_id)):
         return load()
     cache = _cache()
     counter, key = version_key(user_id), f"identity:{user_id}:{name}"
@@ -114,7 +96,7 @@ def role(user_id: int, tenant_id: int) -> str | None:
 
 
 def _bump_after_commit(user_id: int, using: str) -> None:
-    transaction.on_commit(_Bump(user_id), using=using)
+    versions.bump_after_commit("platform", version_key(user_id), using)
 
 
 @receiver([post_save, post_delete], sender=User, dispatch_uid="identity-user-changed")

@@ -12,7 +12,8 @@ version used before unless a key was bumped more than once per millisecond since
 """
 import time
 
-from django.core.cache import BaseCache
+from django.core.cache import BaseCache, caches
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
 
 def _start() -> int:
@@ -37,3 +38,29 @@ def bump(cache: BaseCache, key: str) -> None:
         cache.incr(key)
     except ValueError:  # missing: whatever was filed, it was under a version below a new start
         cache.add(key, _start(), timeout=None)
+
+
+class _Bump:
+    """A bump waiting for its transaction's commit. A class, not a closure, so that the transaction
+    can tell from its pending on_commit callbacks which counters it has changed (pending())."""
+
+    def __init__(self, cache_alias: str, key: str) -> None:
+        self.cache_alias, self.key = cache_alias, key
+
+    def __call__(self) -> None:
+        bump(caches[self.cache_alias], self.key)
+
+
+def bump_after_commit(cache_alias: str, key: str, using: str = DEFAULT_DB_ALIAS) -> None:
+    """Bump `key` once the open transaction commits (at once outside one). Bumping before the commit
+    would let a reader file what it read before the commit under the new version."""
+    transaction.on_commit(_Bump(cache_alias, key), using=using)
+
+
+def pending(cache_alias: str, key: str, using: str = DEFAULT_DB_ALIAS) -> bool:
+    """Has the open transaction changed what `key` versions, and not rolled that back? Then what it
+    reads belongs to it alone until the commit: it must read the database and file nothing, or a
+    rollback would leave its rows cached under a version no commit will bump. Django drops the
+    callbacks of a rolled-back savepoint, so these are exactly the changes that still count."""
+    return any(isinstance(callback, _Bump) and (callback.cache_alias, callback.key) == (cache_alias, key)
+               for _, callback, *_ in connections[using].run_on_commit)
