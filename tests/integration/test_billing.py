@@ -1,5 +1,6 @@
 """Plans, subscriptions and payments on the real PostgreSQL: the constraints hold in the database,
 plan changes are one transaction, and the billing pages and guard work through the full stack."""
+import time
 from contextlib import contextmanager
 from datetime import timedelta
 
@@ -33,7 +34,10 @@ def logged_in(t, role: str = "member"):
 
 
 def expire(subscription: Subscription) -> None:
-    Subscription.objects.filter(pk=subscription.pk).update(trial_ends_at=timezone.now() - timedelta(minutes=1))
+    """The trial's end moved into the past, saved as the app saves, so its caches hear of it
+    (tenantry.billing.live; test_a_trial_ends_by_time_alone_even_while_cached covers time passing)."""
+    subscription.trial_ends_at = timezone.now() - timedelta(minutes=1)
+    subscription.save(update_fields=["trial_ends_at"])
 
 
 def test_the_seeded_plans_are_offered_in_order(database):
@@ -265,7 +269,45 @@ def test_the_billing_overview_makes_a_fixed_number_of_queries(tenant):
     assert response.status_code == 200
     assert response.content.decode().count("<code>INV-") == 8
     statements = kinds(captured)
-    # The live subscriptions (own and workspace) with their plans, the plans on offer, the payments
-    # with their plans; the session's user and their role (may they choose the workspace plan?) come
-    # from the identity cache (tenantry.accounts.identity).
-    assert statements == ["BEGIN", "SET LOCAL"] + ["SELECT"] * 3 + ["COMMIT"], captured.captured_queries
+    # The plans on offer, the payments with their plans. The session's user and their role (may they
+    # choose the workspace plan?) come from the identity cache (tenantry.accounts.identity), the live
+    # subscriptions (own and workspace) from the billing one (tenantry.billing.live).
+    assert statements == ["BEGIN", "SET LOCAL"] + ["SELECT"] * 2 + ["COMMIT"], captured.captured_queries
+
+
+def test_a_trial_ends_by_time_alone_even_while_cached(tenant):
+    user = tenant.user()
+    trial = start_trial(user)
+    trial.trial_ends_at = timezone.now() + timedelta(seconds=1)
+    trial.save(update_fields=["trial_ends_at"])
+    assert live_subscription_for(user.pk, tenant.tenant.id) == trial  # now cached
+    time.sleep(1.1)
+    with CaptureQueriesContext(connection) as queries:
+        assert live_subscription_for(user.pk, tenant.tenant.id) is None  # no write: time did it
+    assert queries.captured_queries == []  # from the cached row, whose trial is over
+
+
+def test_a_change_counts_on_the_next_lookup_and_a_warm_lookup_sends_no_sql(tenant):
+    owner, member = tenant.user("owner"), tenant.user()
+    change_plan(tenant.tenant, plan("pro"))
+    assert live_subscription_for(member.pk, tenant.tenant.id).plan.code == "pro"
+    with CaptureQueriesContext(connection) as warm:
+        assert live_subscription_for(member.pk, tenant.tenant.id).plan.code == "pro"
+    assert warm.captured_queries == []
+
+    change_plan(tenant.tenant, plan("business"))  # the tenant's, changed by its owner
+    assert live_subscription_for(member.pk, tenant.tenant.id).plan.code == "business"
+    cancel(Subscription.objects.get(tenant=tenant.tenant, status="active"))
+    assert live_subscription_for(member.pk, tenant.tenant.id) is None
+    own = change_plan(member, plan("free"))
+    assert live_subscription_for(member.pk, tenant.tenant.id) == own
+    assert live_subscription_for(owner.pk, tenant.tenant.id) is None  # the member's plan is theirs alone
+
+
+def test_a_rolled_back_change_leaves_nothing_cached(tenant):
+    user = tenant.user()
+    with transaction.atomic():
+        own = change_plan(user, plan("free"))
+        assert live_subscription_for(user.pk, tenant.tenant.id) == own  # its own change, from the database
+        transaction.set_rollback(True)
+    assert live_subscription_for(user.pk, tenant.tenant.id) is None
