@@ -30,9 +30,11 @@ class Share:
 
 
 def parse(text: str) -> list[Stack]:
-    """Every stack of a collapsed-stack file; blank lines are skipped, a malformed one is an error."""
+    """Every stack of a collapsed-stack file; blank lines are skipped, a malformed one is an error.
+    Lines end at "\n" only: a frame py-spy read from a worker mid-change (--nonblocking) may hold
+    any other character, vertical tab and form feed included, which str.splitlines() would split at."""
     stacks = []
-    for number, line in enumerate(text.splitlines(), 1):
+    for number, line in enumerate(text.split("\n"), 1):
         if not line.strip():
             continue
         frames, _, count = line.rpartition(" ")

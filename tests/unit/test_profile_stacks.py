@@ -43,6 +43,12 @@ def test_areas_of_paths_py_spy_writes():
     assert stacks.area("process 4242:\"gunicorn: worker\"") == "process 4242:\"gunicorn: worker\""
 
 
+def test_a_torn_frame_with_control_characters_stays_on_its_line():
+    torn = "loads (\x0b:1558535552)"  # as py-spy read it from a frame that was changing
+    (stack,) = stacks.parse(f"{RUN};{torn} 1\n")
+    assert stack.frames == (RUN, torn) and stack.samples == 1
+
+
 def test_a_malformed_line_is_an_error_and_nothing_is_an_empty_report():
     with pytest.raises(ValueError, match="line 2"):
         stacks.parse(f"{RUN} 1\nno count here\n")
