@@ -15,6 +15,7 @@ made is removed at the end. TENANTRY_PROFILE_SECONDS sets the window (default 40
 """
 import contextlib
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -83,20 +84,20 @@ def py_spy(gunicorn_pid: int, out: Path):
                                  "--format", fmt, "--output", str(target)],
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
-    recorders = {"flamegraph": record("flamegraph", out / "web.svg"), "raw": record("raw", out / "web.collapsed")}
+    recorders = {out / "web.svg": record("flamegraph", out / "web.svg"),
+                 out / "web.collapsed": record("raw", out / "web.collapsed")}
     try:
         yield
     finally:
-        for fmt, recorder in recorders.items():
-            recorder.send_signal(2)  # py-spy writes its output on SIGINT
+        for target, recorder in recorders.items():
+            recorder.send_signal(signal.SIGINT)  # py-spy writes its output on SIGINT
             try:
                 output, _ = recorder.communicate(timeout=60)
             except subprocess.TimeoutExpired:
                 recorder.kill()
                 output, _ = recorder.communicate()
-            if recorder.returncode not in (0, -2, 130) or not (out / ("web.svg" if fmt == "flamegraph"
-                                                                       else "web.collapsed")).exists():
-                raise RuntimeError(f"py-spy ({fmt}) failed (exit {recorder.returncode}): {output[-1500:]}")
+            if recorder.returncode not in (0, -signal.SIGINT, 128 + signal.SIGINT) or not target.exists():
+                raise RuntimeError(f"py-spy ({target.name}) failed (exit {recorder.returncode}): {output[-1500:]}")
 
 
 def profile(out: Path, say) -> str:

@@ -53,21 +53,8 @@ def _pointer_key(token_key: str) -> str:
 
 
 def _read(user_id: int, name: str, load):
-    """`load()`, through the user's entry `name` if it was filed under the user's current version.
-    The entry sits under a fixed key with its version beside the value, so the version and the
-    entry come back in one round trip; an entry of an older version is simply loaded again."""
-    if versions.pending("platform", version_key(user_id)):
-        return load()
-    cache = _cache()
-    counter, key = version_key(user_id), f"identity:{user_id}:{name}"
-    found = cache.get_many([counter, key])
-    version = found.get(counter) or versions.current(cache, counter)
-    entry = found.get(key)
-    if entry is not None and entry[0] == version:
-        return entry[1]
-    value = load()
-    cache.set(key, (version, value), TTL_SECONDS)
-    return value
+    """`load()`, through the user's entry `name`, filed under the user's version."""
+    return versions.cached("platform", [version_key(user_id)], f"identity:{user_id}:{name}", load, TTL_SECONDS)
 
 
 def user(user_id: int) -> User | None:

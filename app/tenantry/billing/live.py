@@ -13,7 +13,6 @@ is over by the time it is read grants nothing, exactly as the query leaves it ou
 """
 from collections.abc import Callable
 
-from django.core.cache import caches
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.utils import timezone
@@ -39,18 +38,7 @@ def _tenant_key(tenant_id: int) -> str:
 def live_pair(user_id: int, tenant_id: int | None, load: Callable[[], Pair]) -> Pair:
     """(own, tenant's) live subscriptions: load()'s answer, through the cache."""
     counters = [PLANS_KEY, _user_key(user_id), *([_tenant_key(tenant_id)] if tenant_id is not None else [])]
-    if any(versions.pending(CACHE, counter) for counter in counters):
-        return load()
-    cache = caches[CACHE]
-    key = f"billing:live:{user_id}:{tenant_id}"
-    found = cache.get_many([*counters, key])
-    stamp = tuple(found.get(counter) or versions.current(cache, counter) for counter in counters)
-    entry = found.get(key)
-    if entry is not None and entry[0] == stamp:
-        pair = entry[1]
-    else:
-        pair = load()
-        cache.set(key, (stamp, pair), TTL_SECONDS)
+    pair = versions.cached(CACHE, counters, f"billing:live:{user_id}:{tenant_id}", load, TTL_SECONDS)
     now = timezone.now()
     return tuple(None if row is not None and trial_over(row, now) else row for row in pair)
 

@@ -11,9 +11,13 @@ entries filed under an old 1 valid again. Bumps are +1, so a restarted counter i
 version used before unless a key was bumped more than once per millisecond since the first start.
 """
 import time
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 from django.core.cache import BaseCache, caches
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
+
+T = TypeVar("T")
 
 
 def _start() -> int:
@@ -64,3 +68,23 @@ def pending(cache_alias: str, key: str, using: str = DEFAULT_DB_ALIAS) -> bool:
     callbacks of a rolled-back savepoint, so these are exactly the changes that still count."""
     return any(isinstance(callback, _Bump) and (callback.cache_alias, callback.key) == (cache_alias, key)
                for _, callback, *_ in connections[using].run_on_commit)
+
+
+def cached(cache_alias: str, counters: Sequence[str], key: str, load: Callable[[], T], timeout: int) -> T:
+    """`load()`, through the entry at `key` if it was filed under the current versions of `counters`.
+
+    The entry keeps those versions beside the value under one fixed key, so the versions and the
+    entry come back in one round trip; an entry of older versions is simply loaded again and
+    replaced. Inside a transaction that changed what a counter versions, the database is read and
+    nothing filed (pending())."""
+    if any(pending(cache_alias, counter) for counter in counters):
+        return load()
+    cache = caches[cache_alias]
+    found = cache.get_many([*counters, key])
+    stamp = tuple(found.get(counter) or current(cache, counter) for counter in counters)
+    entry = found.get(key)
+    if entry is not None and entry[0] == stamp:
+        return entry[1]
+    value = load()
+    cache.set(key, (stamp, value), timeout)
+    return value
